@@ -1,0 +1,85 @@
+"""Stage 2 — chunk: split notes into retrievable passages.
+
+Short notes stay whole.  Long ones are split by LangChain's RecursiveCharacterTextSplitter at
+line ends and Chinese/English sentence ends (。！？；), so a chunk never ends mid-sentence
+unless one sentence alone is longer than the chunk size.  Overlap is in whole sentences.
+
+Chunk ids are content-addressed (note hash + chunk hash), so re-ingesting the same text
+yields the same ids and an unchanged note is never re-embedded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .load import Note, content_hash
+
+# Sentence ends first; commas, spaces and single characters only for an over-long sentence.
+SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", ". ", "，", ",", " ", ""]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage as stored in the index. ``text`` is a verbatim slice of its note."""
+
+    chunk_id: str
+    text: str
+    note: Note
+    index: int  # position of the chunk within its note
+    start: int  # character offset of ``text`` inside ``note.text``
+
+    def metadata(self) -> dict[str, str | int]:
+        """Flat metadata for the vector store (Chroma accepts only scalars)."""
+        note = self.note
+        first = note.locations[0]
+        meta: dict[str, str | int] = {
+            "note_id": note.note_id,
+            "source": first.source,
+            "line_start": first.line_start,
+            "line_end": first.line_end,
+            "sources": json.dumps([loc.label() for loc in note.locations], ensure_ascii=False),
+            "title": note.title,
+            "category": note.category,
+            "date": note.date,
+            "heading": note.heading,
+            "chunk_index": self.index,
+            "start": self.start,
+        }
+        if first.page:
+            meta["page"] = first.page
+        return meta
+
+
+def chunk_note(note: Note, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Split one note; a note no longer than ``chunk_size`` is one chunk."""
+    if len(note.text) <= chunk_size:
+        pieces = [note.text]
+    else:
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        splitter = RecursiveCharacterTextSplitter(
+            separators=SEPARATORS,
+            keep_separator="end",
+            chunk_size=chunk_size,
+            chunk_overlap=min(chunk_overlap, chunk_size // 2),
+            strip_whitespace=True,
+        )
+        pieces = splitter.split_text(note.text)
+    chunks = []
+    cursor = 0
+    for i, piece in enumerate(pieces):
+        # The splitter returns verbatim slices; find each from the previous start so overlaps
+        # and repeated sentences map to the right offset.
+        start = note.text.find(piece, cursor)
+        if start < 0:  # defensive: should not happen with strip_whitespace slices
+            start = note.text.find(piece)
+        cursor = max(start, 0) + 1
+        chunk_id = f"{note.note_id}-{i}-{content_hash(piece, 8)}"
+        chunks.append(Chunk(chunk_id, piece, note, i, max(start, 0)))
+    return chunks
+
+
+def chunk_notes(notes: list[Note], chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Chunks of all notes, in note order."""
+    return [chunk for note in notes for chunk in chunk_note(note, chunk_size, chunk_overlap)]

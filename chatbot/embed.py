@@ -1,0 +1,116 @@
+"""Embeddings: a narrow wrapper around sentence-transformers.
+
+Callers see ``Embedder.embed(texts) -> float32 array (n, dim)``, normalised so a dot product is
+a cosine similarity.  torch and sentence-transformers are imported only when a model is first
+needed, so commands that need no embeddings (``--help``, an unchanged re-ingest) stay fast.
+
+With ``offline`` (the default) the Hugging Face hub is never contacted: the bundled model is
+a local path, and a hub name that is not already cached fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+from .errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into unit vectors."""
+
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray:  # (n, dim) float32, L2-normalised
+        ...
+
+
+def collection_name(model: str) -> str:
+    """A Chroma-safe collection name per embedding model (3-63 chars, [a-zA-Z0-9._-])."""
+    import hashlib
+
+    tail = re.sub(r"[^a-zA-Z0-9._-]+", "-", model.rstrip("/").split("/")[-1]).strip("-._") or "model"
+    digest = hashlib.sha1(model.encode()).hexdigest()[:8]
+    return f"notes-{tail[:40]}-{digest}"
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use, thread-safe."""
+
+    def __init__(
+        self, model: str, path: str, batch_size: int = 32, threads: int = 0, offline: bool = True, max_tokens: int = 0
+    ):
+        self.name = model
+        self._max_tokens = max_tokens
+        self._path = path
+        self._batch_size = batch_size
+        self._threads = threads
+        self._offline = offline
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is not None:
+                return self._model
+            if self._offline:
+                # Set before the import so huggingface_hub never tries the network.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            if self._threads:
+                torch.set_num_threads(self._threads)
+            try:
+                self._model = SentenceTransformer(self._path, device="cpu")
+            except Exception as e:  # the library raises many types for "not found / not a model"
+                hint = " (offline: set offline=false to allow a download)" if self._offline else ""
+                raise UserError(
+                    f"Embedding model {self.name!r} could not be loaded{hint}; "
+                    "set embedding_model to a sentence-transformers name or folder."
+                ) from e
+            if self._max_tokens:
+                self._model.max_seq_length = min(self._model.max_seq_length or self._max_tokens, self._max_tokens)
+            log.info("loaded embedding model %s", self.name)
+            return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        return model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype("float32")
+
+
+def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The embedder the settings ask for (not loaded until first used)."""
+    return SentenceTransformerEmbedder(
+        settings.embedding_model,
+        settings.embedding_model_path,
+        batch_size=settings.embedding_batch_size,
+        threads=settings.torch_threads,
+        offline=settings.offline,
+        max_tokens=settings.embedding_max_tokens,
+    )

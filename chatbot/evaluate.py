@@ -1,0 +1,98 @@
+"""Evaluation of retrieval on a JSONL question set (``tests/eval/questions.jsonl`` by default).
+
+Each line: ``{"q": ..., "lang": "zh"|"en", "answerable": bool, "evidence": "verbatim substring"}``.
+A retrieved passage is a hit when its text contains the evidence.  Dense-only, BM25-only and
+the shipped hybrid run on the same questions in one pass, so they compare like for like.
+Questions without evidence (unanswerable ones) are skipped here; answers are evaluated later.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserError
+from .tokens import detect_language
+
+if TYPE_CHECKING:
+    from .retrieve import HybridRetriever
+
+MODES = ("dense", "lexical", "hybrid")
+
+
+def default_questions() -> Path:
+    """The bundled question set of the checkout."""
+    return Path(__file__).resolve().parent.parent / "tests" / "eval" / "questions.jsonl"
+
+
+def read_questions(path: Path) -> list[dict[str, Any]]:
+    """JSONL with a "q" field per line; blank lines ignored."""
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"Question file {path} cannot be read ({e}); give a UTF-8 JSONL file.") from e
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+                raise ValueError("no string field 'q'")
+        except ValueError as e:
+            raise UserError(f"{path}:{number} is not a JSON object with a 'q' field ({e}); fix that line.") from e
+        items.append(item)
+    return items
+
+
+def first_hit(texts: list[str], evidence: str) -> int | None:
+    """1-based rank of the first text containing ``evidence``, or None."""
+    return next((rank for rank, text in enumerate(texts, start=1) if evidence in text), None)
+
+
+def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
+    """{mode: {lang: {"n", "hit@1", "hit@5", "mrr"}}} plus per-question misses."""
+    ranks: dict[str, dict[str, list[int | None]]] = {m: {} for m in MODES}
+    misses: list[dict[str, Any]] = []
+    for item in items:
+        if not item.get("evidence"):
+            continue
+        lang = item.get("lang") or detect_language(item["q"])
+        for mode in MODES:
+            texts = [p.text for p in retriever.search(item["q"], k=k, mode=mode)]
+            rank = first_hit(texts, item["evidence"])
+            ranks[mode].setdefault(lang, []).append(rank)
+            if mode == "hybrid" and rank != 1:
+                misses.append({"id": item.get("id"), "q": item["q"], "rank": rank})
+    summary = {mode: {lang: _metrics(r) for lang, r in sorted(by_lang.items())} for mode, by_lang in ranks.items()}
+    for mode, by_lang in ranks.items():
+        summary[mode]["all"] = _metrics([r for rs in by_lang.values() for r in rs])
+    return {"k": k, "metrics": summary, "hybrid_misses": misses}
+
+
+def _metrics(ranks: list[int | None]) -> dict[str, float]:
+    n = len(ranks)
+    if not n:
+        return {"n": 0, "hit@1": 0.0, "hit@5": 0.0, "mrr": 0.0}
+    return {
+        "n": n,
+        "hit@1": round(sum(r == 1 for r in ranks) / n, 4),
+        "hit@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
+        "mrr": round(sum(1 / r for r in ranks if r) / n, 4),
+    }
+
+
+def format_retrieval(results: dict[str, Any]) -> str:
+    """A side-by-side table: one row per language and mode."""
+    metrics = results["metrics"]
+    langs = sorted({lang for by_lang in metrics.values() for lang in by_lang}, key=lambda l: (l == "all", l))
+    rows = [f"{'lang':<5} {'mode':<8} {'n':>4} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}"]
+    for lang in langs:
+        for mode in MODES:
+            m = metrics[mode].get(lang)
+            if m:
+                rows.append(f"{lang:<5} {mode:<8} {m['n']:>4} {m['hit@1']:>7.3f} {m['hit@5']:>7.3f} {m['mrr']:>7.3f}")
+    if results["hybrid_misses"]:
+        rows.append("hybrid not at rank 1: " + ", ".join(f"{m['id']}({m['rank']})" for m in results["hybrid_misses"]))
+    return "\n".join(rows)

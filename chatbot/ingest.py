@@ -1,0 +1,292 @@
+"""Keep the index in step with the notes folder: incremental, atomic, optionally watching.
+
+``ingest`` compares the files on disk with the manifest of the current index generation:
+unchanged files (same size and mtime, or same hash) are not even re-read; new and changed
+files are parsed; files gone from disk are dropped.  Notes are de-duplicated across files,
+chunked, and only chunks whose content is new get embedded (ids are content-addressed, so a
+rename or a moved note costs a metadata update, not an embedding).  Everything lands in a
+new generation that becomes current in one atomic step (see ``index.py``).
+
+A file that cannot be read is reported and skipped; if it was indexed before, its previous
+notes stay in the index rather than vanish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .chunk import Chunk, chunk_notes
+from .embed import Embedder, collection_name, make_embedder
+from .errors import CorpusError
+from .index import IndexWriter, current_generation, index_root, read_manifest, write_json_atomic
+from .load import SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
+from .tokens import tokenize
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+log = logging.getLogger(__name__)
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)  # one sentence per unreadable file
+    chunks_embedded: int = 0
+    chunks_deleted: int = 0
+    chunks_relabelled: int = 0
+    notes: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def index_changed(self) -> bool:
+        return bool(self.chunks_embedded or self.chunks_deleted or self.chunks_relabelled)
+
+    def summary(self) -> str:
+        files = (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged"
+        )
+        work = (
+            f"{self.chunks_embedded} chunks embedded, {self.chunks_deleted} deleted, "
+            f"{self.chunks_relabelled} relabelled"
+            if self.index_changed
+            else "index already up to date"
+        )
+        lines = [f"Files: {files}. {work}. Index: {self.notes} notes, {self.chunks} chunks ({self.seconds:.1f} s)."]
+        lines += [f"Skipped: {message}" for message in self.skipped]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- notes <-> json
+
+
+def _note_to_json(note: Note) -> dict[str, Any]:
+    data = asdict(note)
+    data["locations"] = [asdict(loc) for loc in note.locations]
+    return data
+
+
+def _note_from_json(data: dict[str, Any]) -> Note:
+    return Note(**{**data, "locations": tuple(Location(**loc) for loc in data["locations"])})
+
+
+def search_text(chunk: Chunk) -> str:
+    """What gets embedded and BM25-tokenised: the chunk, plus heading/title context it lacks."""
+    context = [chunk.note.heading] if chunk.note.heading else []
+    if chunk.index > 0 and chunk.note.title:
+        context.append(chunk.note.title)
+    return "\n".join([*context, chunk.text])
+
+
+def _meta_hash(meta: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def _scan(roots: list[Path], old_files: dict[str, Any], max_bytes: int, report: IngestReport) -> dict[str, Any]:
+    """New file table for ``roots``: unchanged entries reused, others parsed."""
+    files: dict[str, Any] = {}
+    for root in roots:
+        base = root if root.is_dir() else root.parent
+        for path in find_files(root):
+            key = str(path.resolve())
+            label = path.relative_to(base).as_posix()
+            old = old_files.get(key)
+            try:
+                stat = path.stat()
+                if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
+                    files[key] = old
+                    report.unchanged += 1
+                    continue
+                digest = hashlib.sha1(path.read_bytes()).hexdigest()
+                if old and old["sha1"] == digest:
+                    files[key] = {**old, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+                    report.unchanged += 1
+                    continue
+                notes = load_file(path, base, max_bytes)
+            except CorpusError as e:
+                report.skipped.append(str(e))
+                if old:
+                    files[key] = old  # keep what was indexed rather than lose it
+                continue
+            except OSError as e:
+                report.skipped.append(f"{path.name} cannot be read ({e.strerror}); check the file.")
+                if old:
+                    files[key] = old
+                continue
+            (report.changed if old else report.added).append(label)
+            files[key] = {
+                "root": str(root.resolve()),
+                "label": label,
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "sha1": digest,
+                "notes": [_note_to_json(n) for n in notes],
+            }
+    return files
+
+
+def _under(key: str, roots: list[Path]) -> bool:
+    return any(key == str(r.resolve()) or key.startswith(str(r.resolve()) + "/") for r in roots)
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def ingest(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+) -> IngestReport:
+    """Bring the index in line with ``paths`` (default: the corpus folder). See module doc."""
+    started = time.perf_counter()
+    report = IngestReport()
+    roots = [Path(p).expanduser() for p in (paths or [settings.corpus_dir])]
+    collection = collection_name(settings.embedding_model)
+    root_dir = index_root(settings.data_dir, collection)
+    gen = current_generation(root_dir)
+    old = {} if rebuild else read_manifest(gen)
+    old_files: dict[str, Any] = old.get("files", {})
+
+    files = _scan(roots, old_files, int(settings.max_file_mb * 1e6), report)
+    for key, entry in old_files.items():
+        if key not in files:
+            if _under(key, roots):
+                report.removed.append(entry["label"])
+            else:
+                files[key] = entry  # another root, not part of this ingest
+    notes = dedupe([_note_from_json(n) for key in sorted(files) for n in files[key]["notes"]])
+    if not notes:
+        where = ", ".join(str(r) for r in roots)
+        reason = "; ".join(report.skipped) or f"no {'/'.join(SUPPORTED_SUFFIXES)} files with text"
+        raise CorpusError(f"No notes to index in {where} ({reason}); add notes there, the index is unchanged.")
+
+    chunks = {c.chunk_id: c for c in chunk_notes(notes, settings.chunk_size, settings.chunk_overlap)}
+    metas = {cid: c.metadata() for cid, c in chunks.items()}
+    hashes = {cid: _meta_hash(m) for cid, m in metas.items()}
+    old_hashes: dict[str, str] = old.get("chunk_meta", {})
+    to_add = [cid for cid in chunks if cid not in old_hashes]
+    to_delete = [cid for cid in old_hashes if cid not in chunks]
+    to_relabel = [cid for cid in chunks if cid in old_hashes and old_hashes[cid] != hashes[cid]]
+    report.notes, report.chunks = len(notes), len(chunks)
+    manifest = {"version": MANIFEST_VERSION, "files": files, "chunk_meta": hashes, "notes": len(notes)}
+
+    if rebuild or to_add or to_delete or to_relabel:
+        embedder = embedder or make_embedder(settings)
+        writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild)
+        try:
+            writer.delete(to_delete)
+            writer.update_metadata(to_relabel, [metas[cid] for cid in to_relabel])
+            _embed_and_add(writer, [chunks[cid] for cid in to_add], metas, embedder, settings, progress)
+            writer.commit(manifest)
+        except BaseException:
+            writer.abort()
+            raise
+        report.chunks_embedded, report.chunks_deleted, report.chunks_relabelled = (
+            len(to_add),
+            len(to_delete),
+            len(to_relabel),
+        )
+    elif gen is not None and files != old_files:
+        # Only stat data changed (touched files): refresh the manifest in place, atomically.
+        write_json_atomic(gen / "manifest.json", {**old, **manifest})
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _embed_and_add(
+    writer: IndexWriter,
+    chunks: list[Chunk],
+    metas: dict[str, dict],
+    embedder: Embedder,
+    settings: Settings,
+    progress: bool,
+) -> None:
+    if not chunks:
+        return
+    from tqdm import tqdm
+
+    batch = max(settings.embedding_batch_size * 4, 64)
+    with tqdm(total=len(chunks), unit="chunk", desc="Embedding", disable=not progress, leave=False) as bar:
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            texts = [search_text(c) for c in part]
+            writer.add(
+                ids=[c.chunk_id for c in part],
+                texts=[c.text for c in part],
+                metadatas=[metas[c.chunk_id] for c in part],
+                vectors=embedder.embed(texts),
+                tokens=[tokenize(t) for t in texts],
+            )
+            bar.update(len(part))
+
+
+# --------------------------------------------------------------------------- watching
+
+
+def watch(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    *,
+    stop: threading.Event | None = None,
+    on_report: Callable[[IngestReport | Exception], None] = print,
+    debounce_s: float = 1.0,
+    embedder: Embedder | None = None,
+) -> None:
+    """Re-ingest whenever files under ``paths`` are created, modified, deleted or renamed.
+
+    Runs until ``stop`` is set (or forever).  Bursts of events within ``debounce_s`` are
+    coalesced into one ingest; the embedding model stays loaded between runs.
+    """
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    stop = stop or threading.Event()
+    roots = [Path(p).expanduser() for p in (paths or [settings.corpus_dir])]
+    dirty = threading.Event()
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            if event.event_type not in ("opened", "closed_no_write"):
+                dirty.set()
+
+    observer = Observer()
+    for root in roots:
+        observer.schedule(Handler(), str(root if root.is_dir() else root.parent), recursive=True)
+    observer.start()
+    embedder = embedder or make_embedder(settings)
+    try:
+        while not stop.is_set():
+            if not dirty.wait(timeout=0.2):
+                continue
+            while dirty.is_set() and not stop.is_set():  # wait for a quiet moment
+                dirty.clear()
+                time.sleep(debounce_s)
+            try:
+                on_report(ingest(settings, paths, embedder=embedder))
+            except CorpusError as e:
+                on_report(e)
+    finally:
+        observer.stop()
+        observer.join()

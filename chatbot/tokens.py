@@ -1,0 +1,112 @@
+"""Tokens for the lexical (BM25) channel, identical for notes and questions.
+
+Chinese runs are cut with jieba's search mode (words plus their sub-words, so 梯度检查点 also
+matches 检查点).  Latin runs are normalised so that the notes export, which dropped
+punctuation, meets questions that keep it:
+
+    Qwen1.5-7B-Chat -> qwen157bchat, qwen, chat     Qwen1.57BChat -> qwen157bchat, qwen, chat
+    Prefix-Tuning   -> prefixtuning, prefix, tuning  PrefixTuning  -> prefixtuning, prefix, tuning
+
+Left out: stemming beyond a plural "s" (technical terms suffer from aggressive stemmers) and
+any weighting; BM25 does the weighting.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+_RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+(?:[.\-_+'][A-Za-z0-9]+)*")
+# Split points inside a Latin run: punctuation, letter<->digit, and lower->Upper after 2+ lower
+# letters (KimiVL -> Kimi|VL, PrefixTuning -> Prefix|Tuning, but LLaMA stays whole), and after a
+# size suffix (57BChat -> 57B|Chat).
+_SPLIT_RE = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z]{2})(?=[A-Z])|(?<=\d[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+# "Stable Diffusion 3" -> sd3, "Batch Normalization" -> bn: notes and questions mix both forms.
+_PHRASE_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)+(?:[ \-]?\d+)?\b")
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+EN_STOPWORDS = frozenset(
+    """a an the and or of to in on at by for with from as is are was were be been being do does did
+    what which who whom whose when where why how that this these those it its they them their there
+    i me my we our you your he she his her can could should would will shall may might must
+    about into than then so such not no yes any some all each more most other if but also just
+    tell explain describe according notes note my mean means used use using get give list"""
+    .split()
+)
+ZH_STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 吗 呢 吧 啊 么 什么 怎么 怎样 如何 为什么 哪些 哪个 哪 是否 有 有没有 "
+    "请 一下 我 你 他 它 这 那 这个 那个 里 中 对 把 被 都 也 就 还 又 并 而 个 些 之 其 "
+    "笔记 一个 可以 能 会 要 用 说 讲 多少 几 ， 。 ？ ！".split()
+)
+
+_jieba_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    """jieba, initialised once (its dictionary load takes ~0.5 s and logs to stderr)."""
+    with _jieba_lock:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        return jieba
+
+
+def detect_language(text: str) -> str:
+    """'zh' if the text is mainly Chinese, else 'en'."""
+    cjk = len(_CJK_RE.findall(text))
+    latin = len(_LATIN_RE.findall(text))
+    return "zh" if cjk >= 2 and cjk * 4 >= latin else "en"
+
+
+def stem(word: str) -> str:
+    """Plural 's' off ('models' -> 'model'), but not 'loss', 'bias', 'class'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
+        return word[:-1]
+    return word
+
+
+def latin_tokens(span: str) -> list[str]:
+    """Tokens of one Latin run: the punctuation-free join plus its camel/letter parts."""
+    parts = [p.lower() for p in _SPLIT_RE.split(span) if p]
+    joined = re.sub(r"[.\-_+']", "", span).lower()
+    tokens = [stem(joined)] if joined not in EN_STOPWORDS else []
+    if len(parts) > 1:
+        tokens += [stem(p) for p in parts if len(p) > 1 and not p.isdigit() and p not in EN_STOPWORDS]
+    return tokens
+
+
+def acronym(phrase: str) -> str:
+    """Initials plus any trailing number: 'Stable Diffusion 3' -> 'sd3'."""
+    words = re.split(r"[ \-]", phrase)
+    return "".join(w[0] if not w.isdigit() else w for w in words if w).lower()
+
+
+def normalize(text: str) -> str:
+    """NFKC: full-width letters and punctuation, and styled letters (𝗣𝗿𝗲) become plain."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens of ``text`` (notes and questions alike)."""
+    text = normalize(text)
+    tokens: list[str] = [acronym(m.group()) for m in _PHRASE_RE.finditer(text)]
+    for match in _RUN_RE.finditer(text):
+        run = match.group()
+        if _CJK_RE.match(run):
+            tokens += [w for w in _jieba().cut_for_search(run) if w not in ZH_STOPWORDS]
+        else:
+            tokens += latin_tokens(run)
+    return tokens
+
+
+def english_words(text: str) -> list[str]:
+    """Lower-case, stemmed English words in order (for glossary phrase matching)."""
+    return [stem(w.lower()) for w in re.findall(r"[A-Za-z]+", normalize(text))]

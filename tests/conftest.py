@@ -1,0 +1,106 @@
+"""Shared fixtures and fakes.
+
+Unit tests use ``FakeEmbedder`` (hashed bag of tokens: texts sharing tokens point the same
+way, so ranking is predictable) and never touch the user's home: every test gets its own
+data dir through the environment, which is the only place settings read it from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chatbot.settings import ENV_PREFIX, Settings, load_settings
+from chatbot.tokens import tokenize
+
+REPO = Path(__file__).resolve().parent.parent
+BUNDLED_CORPUS = REPO / "corpus"
+
+
+class FakeEmbedder:
+    """Deterministic embedder: a unit vector of hashed token counts; records its calls."""
+
+    name = "fake"
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:  # (n, dim)
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype="float32")
+        for row, text in enumerate(texts):
+            for token in tokenize(text) or ["<empty>"]:
+                out[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+            out[row] /= np.linalg.norm(out[row]) or 1.0
+        return out
+
+    @property
+    def embedded(self) -> int:
+        return sum(len(c) for c in self.calls)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch):
+    """No test sees the user's config or data dir."""
+    for key in list(os.environ):
+        if key.startswith(ENV_PREFIX):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv(ENV_PREFIX + "DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """An empty notes folder for the test to fill."""
+    path = tmp_path / "notes"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def bundled_copy(tmp_path) -> Path:
+    """A writable copy of the bundled corpus."""
+    return Path(shutil.copytree(BUNDLED_CORPUS, tmp_path / "corpus"))
+
+
+@pytest.fixture
+def settings(corpus, tmp_path) -> Settings:
+    return load_settings(corpus_dir=corpus, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+# ------------------------------------------------------------------ real components (integration)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory) -> Settings:
+    """Default settings (bundled model), bundled corpus, a session-wide temp data dir."""
+    return Settings(corpus_dir=BUNDLED_CORPUS, data_dir=tmp_path_factory.mktemp("real-data"))
+
+
+@pytest.fixture(scope="session")
+def real_embedder(real_settings):
+    from chatbot.embed import make_embedder
+
+    return make_embedder(real_settings)
+
+
+@pytest.fixture(scope="session")
+def real_retriever(real_settings, real_embedder):
+    """The shipped retriever over an index of the bundled corpus built with the real model."""
+    from chatbot.ingest import ingest
+    from chatbot.retrieve import build_retriever
+
+    ingest(real_settings, embedder=real_embedder)
+    retriever = build_retriever(real_settings)
+    retriever.embedder = real_embedder
+    return retriever

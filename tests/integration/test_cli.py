@@ -1,0 +1,105 @@
+"""The command line as a user runs it: real processes, real model, one sentence per error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+HEAVY = ("torch", "chromadb", "gradio", "llama_cpp", "sentence_transformers", "langchain_core", "jieba")
+
+
+def run(*args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+        input=input,
+        timeout=300,
+    )
+
+
+def assert_one_sentence_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_help_imports_nothing_heavy():
+    code = "import sys; from chatbot.cli import main; print([m for m in %r if m in sys.modules])" % (HEAVY,)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert "retrieve" in run("--help").stdout
+
+
+@pytest.fixture(scope="module")
+def indexed_env(tmp_path_factory):
+    env = {"NOTES_CHAT_DATA_DIR": str(tmp_path_factory.mktemp("cli-data"))}
+    first = run("ingest", "-q", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "5 added" in first.stdout
+    return env
+
+
+def test_unchanged_reingest_says_so(indexed_env):
+    result = run("ingest", "-q", env=indexed_env)
+    assert result.returncode == 0 and "index already up to date" in result.stdout
+
+
+def test_batch_retrieve_json_contract(indexed_env, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"q": "What is gradient checkpointing?"}\n\n{"q": "KimiVL 激活多少参数？", "id": "x"}\n', encoding="utf-8"
+    )
+    result = run("retrieve", "--json", "-k", "3", "--questions", str(questions), env=indexed_env)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in records] == ["What is gradient checkpointing?", "KimiVL 激活多少参数？"]
+    for record in records:
+        assert [p["rank"] for p in record["retrieved"]] == [1, 2, 3]
+        assert all(set(p) == {"rank", "text", "source", "note_id", "score"} for p in record["retrieved"])
+        scores = [p["score"] for p in record["retrieved"]]
+        assert scores == sorted(scores, reverse=True)
+    assert "梯度检查点" in records[0]["retrieved"][0]["text"]
+    assert "2.8B" in records[1]["retrieved"][0]["text"]
+    corpus_text = "".join(p.read_text(encoding="utf-8") for p in (REPO / "corpus").glob("*.txt"))
+    assert all(p["text"] in corpus_text for r in records for p in r["retrieved"])  # text exactly as stored
+
+
+def test_empty_question_is_one_sentence(indexed_env):
+    assert_one_sentence_error(run("retrieve", "   ", env=indexed_env), "The question is empty")
+
+
+def test_too_long_question_is_one_sentence(indexed_env):
+    assert_one_sentence_error(run("retrieve", "长" * 5000, env=indexed_env), "over the 2000-character limit")
+
+
+def test_retrieve_before_ingest_is_one_sentence(tmp_path):
+    result = run("retrieve", "LoRA?", env={"NOTES_CHAT_DATA_DIR": str(tmp_path)})
+    assert_one_sentence_error(result, "run 'chatbot ingest' first")
+
+
+def test_empty_corpus_folder_is_one_sentence(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("--corpus", str(tmp_path / "empty"), "ingest", "-q", env={"NOTES_CHAT_DATA_DIR": str(tmp_path / "d")})
+    assert_one_sentence_error(result, "No notes to index")
+
+
+def test_binary_file_is_reported_and_exit_is_non_zero(tmp_path):
+    corpus = tmp_path / "notes"
+    corpus.mkdir()
+    (corpus / "ok.txt").write_text("梯度检查点。\n", encoding="utf-8")
+    (corpus / "photo.txt").write_bytes(b"\x89PNG\x00\x00binary")
+    result = run("--corpus", str(corpus), "ingest", "-q", env={"NOTES_CHAT_DATA_DIR": str(tmp_path / "d")})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "1 added" in result.stdout and "Skipped: photo.txt is a binary file" in result.stdout

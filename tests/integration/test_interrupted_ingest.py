@@ -1,0 +1,59 @@
+"""kill -9 in the middle of a real ingest: the old index keeps answering, a re-run finishes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from chatbot.embed import collection_name
+from chatbot.index import IndexReader, current_generation, index_root
+from chatbot.ingest import ingest
+from chatbot.retrieve import build_retriever
+from chatbot.settings import Settings
+from tests.conftest import BUNDLED_CORPUS, REPO
+
+pytestmark = pytest.mark.integration
+
+
+def test_killed_ingest_leaves_the_last_complete_index(tmp_path, real_embedder):
+    corpus = shutil.copytree(BUNDLED_CORPUS, tmp_path / "corpus")
+    settings = Settings(corpus_dir=corpus, data_dir=tmp_path / "data")
+    ingest(settings, embedder=real_embedder)
+    root = index_root(settings.data_dir, collection_name(settings.embedding_model))
+    before = current_generation(root)
+    count_before = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model)).count
+
+    # Enough new text that embedding takes a while, so the kill lands mid-way.
+    extra = "\n\n".join(f"第{i}条新笔记：关于模型蒸馏的第{i}个要点，温度参数设为{i % 7}。" for i in range(600))
+    (corpus / "extra.txt").write_text(extra + "\n", encoding="utf-8")
+    env = {**os.environ, "NOTES_CHAT_DATA_DIR": str(settings.data_dir), "NOTES_CHAT_CORPUS_DIR": str(corpus)}
+    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "ingest", "-q"], cwd=REPO, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not [g for g in root.glob("gen-*") if g != before] and time.monotonic() < deadline:
+            assert proc.poll() is None, "ingest finished before it could be interrupted"
+            time.sleep(0.05)
+        time.sleep(1.0)  # inside the embedding loop
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+
+    assert current_generation(root) == before
+    reader = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model))
+    assert reader.count == count_before
+    retriever = build_retriever(settings)
+    retriever.embedder = real_embedder
+    assert "梯度检查点" in retriever.search("梯度检查点是什么？")[0].text
+
+    report = ingest(settings, embedder=real_embedder)  # the re-run finishes the job
+    assert report.added == ["extra.txt"] and report.chunks_embedded == 600
+    after = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model))
+    assert after.count == count_before + 600 == len(set(after.collection.get(include=[])["ids"]))
+    assert all((g / "manifest.json").is_file() for g in root.glob("gen-*"))  # the killed one was pruned

@@ -1,0 +1,106 @@
+"""Score-aware fusion of the dense and lexical channels, on a fake index with chosen scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chatbot.errors import QuestionError
+from chatbot.glossary import Glossary
+from chatbot.index import StoredChunk
+from chatbot.retrieve import HybridRetriever, check_question
+
+
+class FakeIndex:
+    """Dense similarities and BM25 scores are fixed per chunk id, whatever the question."""
+
+    def __init__(self, dense: dict[str, float], lexical: dict[str, float]):
+        self.dense, self.lexical = dense, lexical
+        self.lexical_queries: list = []
+
+    def _chunk(self, cid: str) -> StoredChunk:
+        return StoredChunk(cid, f"text of {cid}", {"note_id": cid, "source": f"{cid}.txt"})
+
+    def dense_search(self, vector, n):
+        ranked = sorted(self.dense.items(), key=lambda kv: -kv[1])[:n]
+        return [(self._chunk(cid), s) for cid, s in ranked]
+
+    def lexical_search(self, queries, n, include=()):
+        self.lexical_queries.append(queries)
+        ranked = dict(sorted(self.lexical.items(), key=lambda kv: -kv[1])[:n])
+        ranked.update({cid: self.lexical.get(cid, 0.0) for cid in include})
+        return ranked
+
+    def similarities(self, vector, ids):
+        return {cid: self.dense.get(cid, 0.0) for cid in ids}
+
+    def fetch(self, ids):
+        return {cid: self._chunk(cid) for cid in ids}
+
+
+class ConstantEmbedder:
+    name = "constant"
+
+    def embed(self, texts):
+        return np.ones((len(texts), 4), dtype="float32") / 2
+
+
+def _retriever(index: FakeIndex, **kw) -> HybridRetriever:
+    glossary = Glossary.from_lines(["memory\t显存"])
+    return HybridRetriever(index=index, embedder=ConstantEmbedder(), glossary=glossary, candidates=5, **kw)
+
+
+# Lexical prefers a, dense prefers c; b is second in both.
+INDEX = dict(dense={"a": 0.10, "b": 0.55, "c": 0.60}, lexical={"a": 9.0, "b": 8.0, "c": 0.5})
+
+
+def test_single_channels_rank_by_their_own_scores():
+    retriever = _retriever(FakeIndex(**INDEX))
+    assert [p.chunk_id for p in retriever.search("memory", mode="lexical")] == ["a", "b", "c"]
+    assert [p.chunk_id for p in retriever.search("memory", mode="dense")] == ["c", "b", "a"]
+
+
+@pytest.mark.parametrize(("weight", "expected_first"), [(0.0, "a"), (0.3, "b"), (1.0, "c")])
+def test_dense_weight_moves_the_ranking(weight, expected_first):
+    retriever = _retriever(FakeIndex(**INDEX), dense_weight_en=weight)
+    assert retriever.search("memory")[0].chunk_id == expected_first
+
+
+def test_weight_follows_the_question_language():
+    retriever = _retriever(FakeIndex(**INDEX), dense_weight_en=1.0, dense_weight_zh=0.0)
+    assert retriever.search("memory")[0].chunk_id == "c"
+    assert retriever.search("显存是什么意思")[0].chunk_id == "a"
+
+
+def test_every_candidate_gets_both_scores():
+    passages = _retriever(FakeIndex(**INDEX), dense_weight_en=0.5).search("memory")
+    assert {p.chunk_id: (p.dense, p.lexical) for p in passages} == {
+        "a": (0.10, 9.0),
+        "b": (0.55, 8.0),
+        "c": (0.60, 0.5),
+    }
+    assert all(0.0 <= p.score <= 1.0 for p in passages)
+
+
+def test_glossary_expansion_is_a_separately_weighted_group():
+    index = FakeIndex(**INDEX)
+    _retriever(index, expansion_weight_en=0.4).search("memory usage")
+    own, expansion = index.lexical_queries[-1]
+    assert own == (["memory", "usage"], 1.0)
+    assert expansion == (["显存"], 0.4)
+
+
+def test_k_limits_results():
+    assert len(_retriever(FakeIndex(**INDEX)).search("memory", k=2)) == 2
+
+
+@pytest.mark.parametrize(("question", "message"), [("", "empty"), ("  \n\t ", "empty"), ("\x00\x07", "empty")])
+def test_empty_questions_are_refused(question, message):
+    with pytest.raises(QuestionError, match=message):
+        check_question(question, 100)
+
+
+def test_long_question_is_refused_and_control_characters_dropped():
+    with pytest.raises(QuestionError, match="over the 10-character limit"):
+        check_question("x" * 11, 10)
+    assert check_question("LoRA\x00 是什么\x1b", 100) == "LoRA 是什么"

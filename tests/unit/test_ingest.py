@@ -1,0 +1,161 @@
+"""Incremental, atomic ingest against a real Chroma store, with the fake embedder."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from chatbot.embed import collection_name
+from chatbot.errors import CorpusError
+from chatbot.index import IndexReader, current_generation, index_root
+from chatbot.ingest import ingest, watch
+
+
+def _reader(settings) -> IndexReader:
+    return IndexReader.open(settings.data_dir, collection_name(settings.embedding_model))
+
+
+def _indexed(settings) -> dict[str, set[str]]:
+    """note text -> set of source labels, read back from Chroma itself."""
+    reader = _reader(settings)
+    got = reader.collection.get(include=["documents", "metadatas"])
+    assert len(got["ids"]) == reader.count  # manifest and store agree: no orphans, no duplicates
+    return {doc: set(json.loads(meta["sources"])) for doc, meta in zip(got["documents"], got["metadatas"])}
+
+
+def test_add_change_delete_rename(settings, corpus, fake_embedder):
+    (corpus / "a.md").write_text("# LoRA\n\n低秩矩阵旁路。\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("梯度检查点节省显存。\n\n混合精度训练。\n", encoding="utf-8")
+    report = ingest(settings, embedder=fake_embedder)
+    assert sorted(report.added) == ["a.md", "b.txt"] and report.chunks_embedded == 3
+    assert set(_indexed(settings)) == {"低秩矩阵旁路。", "梯度检查点节省显存。", "混合精度训练。"}
+
+    (corpus / "b.txt").write_text("梯度检查点节省显存。\n\nFP16 半精度。\n", encoding="utf-8")
+    report = ingest(settings, embedder=fake_embedder)
+    assert report.changed == ["b.txt"] and (report.chunks_embedded, report.chunks_deleted) == (1, 1)
+    assert "混合精度训练。" not in _indexed(settings) and "FP16 半精度。" in _indexed(settings)
+
+    (corpus / "a.md").unlink()
+    report = ingest(settings, embedder=fake_embedder)
+    assert report.removed == ["a.md"] and report.chunks_deleted == 1 and report.chunks_embedded == 0
+    assert "低秩矩阵旁路。" not in _indexed(settings)
+
+    embedded_before = fake_embedder.embedded
+    (corpus / "b.txt").rename(corpus / "c.txt")
+    report = ingest(settings, embedder=fake_embedder)
+    assert (report.added, report.removed) == (["c.txt"], ["b.txt"])
+    assert fake_embedder.embedded == embedded_before  # a rename re-labels, it does not re-embed
+    assert _indexed(settings)["FP16 半精度。"] == {"c.txt:L3-3"}
+
+
+def test_unchanged_reingest_does_no_work(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("同一条笔记。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    gen = current_generation(index_root(settings.data_dir, collection_name(settings.embedding_model)))
+    calls = len(fake_embedder.calls)
+    os.utime(corpus / "a.txt")  # touched but identical
+    report = ingest(settings, embedder=fake_embedder)
+    assert not report.index_changed and report.unchanged == 1
+    assert len(fake_embedder.calls) == calls
+    assert current_generation(gen.parent) == gen
+
+
+def test_same_note_in_two_files_is_one_chunk_with_two_sources(settings, corpus, fake_embedder):
+    for name in ("x.txt", "y.txt"):
+        (corpus / name).write_text("重复的笔记内容。\nLarge Model\n2026-01-11\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    assert _indexed(settings) == {"重复的笔记内容。": {"x.txt:L1-1", "y.txt:L1-1"}}
+
+
+def test_empty_corpus_is_an_error_and_keeps_the_index(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("保留我。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    (corpus / "a.txt").unlink()
+    with pytest.raises(CorpusError, match="No notes to index"):
+        ingest(settings, embedder=fake_embedder)
+    assert set(_indexed(settings)) == {"保留我。"}
+
+
+def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(settings, corpus, fake_embedder):
+    (corpus / "good.txt").write_text("好的笔记。\n", encoding="utf-8")
+    (corpus / "bin.txt").write_bytes(b"\x00\x01\x02\x03")
+    (corpus / "gbk.txt").write_bytes("国标编码的笔记。\n".encode("gbk"))
+    report = ingest(settings, embedder=fake_embedder)
+    assert len(report.skipped) == 1 and "bin.txt is a binary file" in report.skipped[0]
+    assert set(_indexed(settings)) == {"好的笔记。", "国标编码的笔记。"}
+
+
+def test_a_file_that_becomes_unreadable_keeps_its_indexed_notes(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("旧内容。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    (corpus / "a.txt").write_bytes(b"\x00garbage now")
+    report = ingest(settings, embedder=fake_embedder)
+    assert report.skipped and set(_indexed(settings)) == {"旧内容。"}
+
+
+def test_rebuild_re_embeds_everything(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("一。\n\n二。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    report = ingest(settings, embedder=fake_embedder, rebuild=True)
+    assert report.chunks_embedded == 2 and set(_indexed(settings)) == {"一。", "二。"}
+
+
+def test_failed_ingest_leaves_the_previous_generation_current(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("第一版。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    root = index_root(settings.data_dir, collection_name(settings.embedding_model))
+    before = current_generation(root)
+
+    class Exploding:
+        name = "boom"
+
+        def embed(self, texts):
+            raise RuntimeError("embedding crashed")
+
+    (corpus / "b.txt").write_text("新笔记。\n", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        ingest(settings, embedder=Exploding())
+    assert current_generation(root) == before
+    assert [p.name for p in root.glob("gen-*")] == [before.name]  # the half-built one is gone
+    assert set(_indexed(settings)) == {"第一版。"}
+
+
+def test_watch_follows_create_modify_delete_rename(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("初始。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    stop, reports = threading.Event(), []
+    thread = threading.Thread(
+        target=watch,
+        kwargs=dict(settings=settings, stop=stop, on_report=reports.append, debounce_s=0.3, embedder=fake_embedder),
+        daemon=True,
+    )
+    thread.start()
+    time.sleep(0.5)
+    try:
+        steps = [
+            (lambda: (corpus / "b.txt").write_text("新建。\n", encoding="utf-8"), {"初始。", "新建。"}),
+            (lambda: (corpus / "b.txt").write_text("修改。\n", encoding="utf-8"), {"初始。", "修改。"}),
+            (lambda: (corpus / "a.txt").unlink(), {"修改。"}),
+            (lambda: (corpus / "b.txt").rename(corpus / "c.txt"), {"修改。"}),
+        ]
+        for action, expected in steps:
+            action()
+            _wait_for(lambda: set(_indexed(settings)) == expected)
+        _wait_for(lambda: _indexed(settings)["修改。"] == {"c.txt:L1-1"})
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not any(isinstance(r, Exception) for r in reports)
+
+
+def _wait_for(condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    assert condition()

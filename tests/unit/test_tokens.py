@@ -1,0 +1,72 @@
+"""Tokenising Chinese and normalising the export's punctuation-less identifiers."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.glossary import Glossary, load_glossary
+from chatbot.tokens import detect_language, stem, tokenize
+
+
+@pytest.mark.parametrize(
+    ("question_form", "export_form", "shared"),
+    [
+        ("Qwen1.5-7B-Chat", "Qwen1.57BChat", "qwen157bchat"),
+        ("Prefix-Tuning", "PrefixTuning", "prefixtuning"),
+        ("Kimi-VL", "KimiVL", "kimivl"),
+        ("Seed-Thinking-v1.5", "SeedThinkingv1.5", "seedthinkingv15"),
+        ("DeepSeek-V2", "DeepSeekV2", "deepseekv2"),
+        ("Actor-Critic", "ActorCritic", "actorcritic"),
+    ],
+)
+def test_identifiers_match_with_or_without_punctuation(question_form, export_form, shared):
+    assert shared in tokenize(question_form)
+    assert shared in tokenize(export_form)
+
+
+def test_camel_parts_help_partial_mentions_but_keep_acronyms_whole():
+    assert {"kimi", "vl"} <= set(tokenize("KimiVL"))
+    assert {"prefix", "tuning"} <= set(tokenize("PrefixTuning"))
+    assert tokenize("LLaMA") == ["llama"]
+
+
+def test_multiword_names_also_give_their_acronym():
+    assert "sd3" in tokenize("Stable Diffusion 3")
+    assert "bn" in tokenize("Batch Normalization")
+
+
+def test_chinese_is_segmented_with_sub_words_and_stopwords_dropped():
+    tokens = tokenize("什么是梯度检查点？")
+    assert "梯度" in tokens and "检查点" in tokens and "检查" in tokens
+    assert "什么" not in tokens and "是" not in tokens
+
+
+def test_full_width_and_styled_letters_are_normalised():
+    assert tokenize("ＬｏＲＡ") == tokenize("LoRA")
+    assert "pretraining" in tokenize("𝗣𝗿𝗲-𝘁𝗿𝗮𝗶𝗻𝗶𝗻𝗴")
+
+
+def test_english_stopwords_and_plurals():
+    assert tokenize("What are the models") == ["model"]
+    assert stem("loss") == "loss" and stem("vocabularies") == "vocabulary"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("梯度检查点是什么", "zh"), ("What is LoRA?", "en"), ("Qwen1.5-7B-Chat 全参微调要多少显存", "zh"), ("", "en")],
+)
+def test_detect_language(text, lang):
+    assert detect_language(text) == lang
+
+
+def test_glossary_expands_english_phrases_to_chinese_and_back():
+    glossary = Glossary.from_lines(["# comment", "gradient checkpointing\t梯度检查点", "memory\t显存|内存", "bad line"])
+    assert glossary.expand("How does gradient checkpointing save memory?") == ["梯度检查点", "显存", "内存"]
+    assert glossary.expand("梯度检查点怎么用") == ["gradient checkpointing"]
+
+
+def test_bundled_glossary_loads_and_covers_core_terms():
+    glossary = load_glossary()
+    assert len(glossary.en_to_zh) > 500
+    assert "幻觉" in glossary.expand("Why do LLMs hallucinate? hallucination")
+    assert "微调" in glossary.expand("fine-tuning")
