@@ -67,17 +67,29 @@ def chunk_note(note: Note, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
         )
         pieces = splitter.split_text(note.text)
     chunks = []
-    cursor = 0
+    cursor, covered = 0, 0  # start of the previous chunk + 1; end of the text covered so far
     for i, piece in enumerate(pieces):
-        # The splitter returns verbatim slices; find each from the previous start so overlaps
-        # and repeated sentences map to the right offset.
-        start = note.text.find(piece, cursor)
-        if start < 0:  # defensive: should not happen with strip_whitespace slices
-            start = note.text.find(piece)
-        cursor = max(start, 0) + 1
+        start = _locate(note.text, piece, cursor, covered)
+        cursor, covered = start + 1, max(covered, start + len(piece))
         chunk_id = f"{note.note_id}-{i}-{content_hash(piece, 8)}"
-        chunks.append(Chunk(chunk_id, piece, note, i, max(start, 0)))
+        chunks.append(Chunk(chunk_id, piece, note, i, start))
     return chunks
+
+
+def _locate(text: str, piece: str, cursor: int, covered: int) -> int:
+    """Offset of ``piece``, the splitter's next verbatim slice, in ``text``.
+
+    The splitter does not report offsets.  The next chunk starts inside the previous one
+    (overlap) or right after it (only whitespace between), so among the occurrences from
+    ``cursor`` on, take the last one that leaves no gap; repeated sentences make ``find``
+    alone land on an earlier copy.
+    """
+    best, start = -1, text.find(piece, cursor)
+    while start >= 0 and (start <= covered or not text[covered:start].strip()):
+        best, start = start, text.find(piece, start + 1)
+    if best >= 0:
+        return best
+    return max(text.find(piece, cursor), 0)
 
 
 def chunk_notes(notes: list[Note], chunk_size: int, chunk_overlap: int) -> list[Chunk]:

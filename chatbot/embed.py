@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 log = logging.getLogger(__name__)
+SMALL_BATCH = 8  # fewer texts than this are embedded on one thread (see embed)
 
 
 class Embedder(Protocol):
@@ -74,8 +75,7 @@ class SentenceTransformerEmbedder:
             import torch
             from sentence_transformers import SentenceTransformer
 
-            if self._threads:
-                torch.set_num_threads(self._threads)
+            self._batch_threads = self._threads or torch.get_num_threads()
             try:
                 self._model = SentenceTransformer(self._path, device="cpu")
             except Exception as e:  # the library raises many types for "not found / not a model"
@@ -89,12 +89,28 @@ class SentenceTransformerEmbedder:
             log.info("loaded embedding model %s", self.name)
             return self._model
 
+    def warm(self) -> None:
+        """Load the model now (e.g. in a background thread); errors surface on first ``embed``."""
+        try:
+            self._load()
+        except UserError:
+            log.debug("embedding model failed to load while warming", exc_info=True)
+
     @property
     def dimension(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        # Renamed in sentence-transformers 6; keep older releases working.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
 
     def embed(self, texts: list[str]) -> np.ndarray:
         model = self._load()
+        import torch
+
+        # A question is a few dozen tokens: one thread is as fast, and it does not stall when
+        # another process holds the second core (two OpenMP threads then wait on each other,
+        # measured here: p50 25 ms -> 500 ms).  Batches at ingest use every thread.
+        torch.set_num_threads(1 if len(texts) < SMALL_BATCH else self._batch_threads)
         return model.encode(
             texts,
             batch_size=self._batch_size,

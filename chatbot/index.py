@@ -191,21 +191,22 @@ class IndexReader:
                 found[cid] = float(scores[row])
         return found
 
-    def similarities(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of ``vector`` to the stored vectors of ``ids``."""
+    def fetch(self, ids: list[str], vector: np.ndarray | None = None) -> dict[str, tuple[StoredChunk, float]]:
+        """Chunks by id, each with its cosine similarity to ``vector`` (0.0 without one)."""
         if not ids:
             return {}
-        import numpy as np
+        include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
+        got = self.collection.get(ids=ids, include=include)
+        if vector is not None:
+            import numpy as np
 
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        matrix = np.asarray(got["embeddings"], dtype="float32")  # (len(ids), dim)
-        return dict(zip(got["ids"], (matrix @ vector).tolist()))
-
-    def fetch(self, ids: list[str]) -> dict[str, StoredChunk]:
-        if not ids:
-            return {}
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        return {cid: StoredChunk(cid, doc, meta) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+            similarities = (np.asarray(got["embeddings"], dtype="float32") @ vector).tolist()  # (len(ids),)
+        else:
+            similarities = [0.0] * len(got["ids"])
+        return {
+            cid: (StoredChunk(cid, doc, meta), sim)
+            for cid, doc, meta, sim in zip(got["ids"], got["documents"], got["metadatas"], similarities)
+        }
 
 
 class IndexWriter:

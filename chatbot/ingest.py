@@ -194,6 +194,9 @@ def ingest(
 
     if rebuild or to_add or to_delete or to_relabel:
         embedder = embedder or make_embedder(settings)
+        if to_add and hasattr(embedder, "warm"):
+            # Loading torch + the model takes seconds; overlap it with opening Chroma and jieba.
+            threading.Thread(target=embedder.warm, daemon=True).start()
         writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild)
         try:
             writer.delete(to_delete)

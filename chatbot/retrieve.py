@@ -117,11 +117,14 @@ class HybridRetriever(BaseRetriever):
         ]
 
     # -- the work ---------------------------------------------------------------------------
+    def expansion(self, question: str) -> list[str]:
+        """Glossary terms in the other language for the phrases of ``question``."""
+        return self.glossary.expand(question) if self.glossary is not None else []
+
     def lexical_queries(self, question: str) -> list[tuple[list[str], float]]:
         """BM25 token groups with weights: the question's own, then its glossary expansion."""
-        expansion = self.glossary.expand(question) if self.glossary is not None else []
         weight = self.expansion_weight_zh if detect_language(question) == "zh" else self.expansion_weight_en
-        return [(tokenize(question), 1.0), (tokenize(" ".join(expansion)), weight)]
+        return [(tokenize(question), 1.0), (tokenize(" ".join(self.expansion(question))), weight)]
 
     def dense_weight(self, question: str) -> float:
         return self.dense_weight_zh if detect_language(question) == "zh" else self.dense_weight_en
@@ -145,9 +148,11 @@ class HybridRetriever(BaseRetriever):
         if weight < 1:
             # BM25 scores for its own top n and for every dense candidate.
             lexical = self.index.lexical_search(self.lexical_queries(question), n, include=list(dense))
-        if vector is not None:
-            dense.update(self.index.similarities(vector, [cid for cid in lexical if cid not in dense]))
-        chunks.update(self.index.fetch([cid for cid in lexical if cid not in chunks]))
+        # Lexical-only candidates: their text, and their cosine from the stored vectors.
+        for cid, (chunk, similarity) in self.index.fetch([c for c in lexical if c not in chunks], vector).items():
+            chunks[cid] = chunk
+            if vector is not None:
+                dense[cid] = similarity
 
         top = max(lexical.values(), default=0.0)
         lex_norm = {cid: s / top for cid, s in lexical.items()} if top > 0 else {}

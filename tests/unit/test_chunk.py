@@ -48,7 +48,7 @@ def test_metadata_is_flat_and_names_every_source():
     assert all(isinstance(v, (str, int)) for v in meta.values())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(
         st.text(alphabet="梯度显存模型abc xyz，", min_size=1, max_size=60).map(lambda s: s + "。"),

@@ -31,11 +31,8 @@ class FakeIndex:
         ranked.update({cid: self.lexical.get(cid, 0.0) for cid in include})
         return ranked
 
-    def similarities(self, vector, ids):
-        return {cid: self.dense.get(cid, 0.0) for cid in ids}
-
-    def fetch(self, ids):
-        return {cid: self._chunk(cid) for cid in ids}
+    def fetch(self, ids, vector=None):
+        return {cid: (self._chunk(cid), self.dense.get(cid, 0.0) if vector is not None else 0.0) for cid in ids}
 
 
 class ConstantEmbedder:
