@@ -46,6 +46,27 @@ class StoredChunk:
     metadata: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class LexicalScores:
+    """BM25 scores of every chunk for one question."""
+
+    scores: np.ndarray  # (num_chunks,) float32
+    ids: list[str]  # row -> chunk id
+    rows: dict[str, int]  # chunk id -> row
+
+    def top(self, n: int) -> dict[str, float]:
+        """The ``n`` best chunks with a positive score."""
+        import numpy as np
+
+        n = min(n, len(self.scores))
+        best = np.argpartition(-self.scores, n - 1)[:n]
+        return {self.ids[i]: float(self.scores[i]) for i in best if self.scores[i] > 0}
+
+    def of(self, ids: list[str]) -> dict[str, float]:
+        """Scores of the given chunks (0 for a chunk no query word occurs in)."""
+        return {cid: float(self.scores[self.rows[cid]]) for cid in ids if cid in self.rows}
+
+
 def index_root(data_dir: Path, collection: str) -> Path:
     return data_dir / "indexes" / collection
 
@@ -165,14 +186,12 @@ class IndexReader:
             )
         ]
 
-    def lexical_search(
-        self, queries: list[tuple[list[str], float]], n: int, include: list[str] = ()
-    ) -> dict[str, float]:
-        """Weighted sum of BM25 scores over token groups, for the top ``n`` chunks (positive
-        scores only) and for the ``include`` ids.  A group's repeated tokens count once."""
+    def lexical_search(self, queries: list[tuple[list[str], float]]) -> LexicalScores | None:
+        """Weighted sum of BM25 scores over token groups for every chunk (None if nothing
+        matches).  A group's repeated tokens count once."""
         bm25 = self._lexical()
         if bm25 is None:
-            return {}
+            return None
         import numpy as np
 
         scores = np.zeros(len(self._ids), dtype="float32")  # (num_chunks,)
@@ -180,16 +199,7 @@ class IndexReader:
             known = [t for t in dict.fromkeys(tokens) if t in bm25.vocab_dict]
             if known and weight:
                 scores += weight * bm25.get_scores(known)
-        if not scores.any():
-            return {}
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        found = {self._ids[i]: float(scores[i]) for i in top if scores[i] > 0}
-        for cid in include:
-            row = self._rows.get(cid)
-            if row is not None and cid not in found:
-                found[cid] = float(scores[row])
-        return found
+        return LexicalScores(scores, self._ids, self._rows) if scores.any() else None
 
     def fetch(self, ids: list[str], vector: np.ndarray | None = None) -> dict[str, tuple[StoredChunk, float]]:
         """Chunks by id, each with its cosine similarity to ``vector`` (0.0 without one)."""

@@ -170,6 +170,11 @@ def ingest(
     old_files: dict[str, Any] = old.get("files", {})
 
     files = _scan(roots, old_files, int(settings.max_file_mb * 1e6), report)
+    if embedder is None and (rebuild or report.added or report.changed):
+        # New text will need embedding: load torch + the model (seconds) in the background
+        # while chunking, opening Chroma and jieba run here.
+        embedder = make_embedder(settings)
+        threading.Thread(target=embedder.warm, daemon=True).start()
     for key, entry in old_files.items():
         if key not in files:
             if _under(key, roots):
@@ -194,9 +199,6 @@ def ingest(
 
     if rebuild or to_add or to_delete or to_relabel:
         embedder = embedder or make_embedder(settings)
-        if to_add and hasattr(embedder, "warm"):
-            # Loading torch + the model takes seconds; overlap it with opening Chroma and jieba.
-            threading.Thread(target=embedder.warm, daemon=True).start()
         writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild)
         try:
             writer.delete(to_delete)
@@ -230,17 +232,19 @@ def _embed_and_add(
         return
     from tqdm import tqdm
 
+    texts = [search_text(c) for c in chunks]
+    # Tokenise first: on a cold start this overlaps with the embedding model still loading.
+    tokens = [tokenize(t) for t in texts]
     batch = max(settings.embedding_batch_size * 4, 64)
     with tqdm(total=len(chunks), unit="chunk", desc="Embedding", disable=not progress, leave=False) as bar:
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
-            texts = [search_text(c) for c in part]
             writer.add(
                 ids=[c.chunk_id for c in part],
                 texts=[c.text for c in part],
                 metadatas=[metas[c.chunk_id] for c in part],
-                vectors=embedder.embed(texts),
-                tokens=[tokenize(t) for t in texts],
+                vectors=embedder.embed(texts[start : start + batch]),
+                tokens=tokens[start : start + batch],
             )
             bar.update(len(part))
 

@@ -83,6 +83,7 @@ class HybridRetriever(BaseRetriever):
     dense_weight_zh: float = 0.1
     dense_weight_en: float = 0.25
     expansion_weight_en: float = 0.6
+    dense_gate: bool = True
     expansion_weight_zh: float = 0.3
     max_question_chars: int = 2000
     mode: Mode = "hybrid"
@@ -100,6 +101,7 @@ class HybridRetriever(BaseRetriever):
             dense_weight_zh=settings.dense_weight_zh,
             dense_weight_en=settings.dense_weight_en,
             expansion_weight_en=settings.expansion_weight_en,
+            dense_gate=settings.dense_gate,
             expansion_weight_zh=settings.expansion_weight_zh,
             max_question_chars=settings.max_question_chars,
             **kw,
@@ -137,17 +139,18 @@ class HybridRetriever(BaseRetriever):
         weight = {"dense": 1.0, "lexical": 0.0}.get(mode, self.dense_weight(question))
         n = max(self.candidates, k)
 
+        scores = self.index.lexical_search(self.lexical_queries(question)) if weight < 1 else None
+        lexical = scores.top(n) if scores is not None else {}
         dense: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
-        vector = self.embedder.embed([question])[0] if weight > 0 else None
-        if vector is not None:
+        vector = None
+        if weight > 0 and not (self.dense_gate and _dense_cannot_change_first(lexical, weight)):
+            vector = self.embedder.embed([question])[0]
             for chunk, similarity in self.index.dense_search(vector, n):
                 dense[chunk.chunk_id] = similarity
                 chunks[chunk.chunk_id] = chunk
-        lexical: dict[str, float] = {}
-        if weight < 1:
-            # BM25 scores for its own top n and for every dense candidate.
-            lexical = self.index.lexical_search(self.lexical_queries(question), n, include=list(dense))
+            if scores is not None:  # BM25 scores of the dense candidates too
+                lexical.update(scores.of([cid for cid in dense if cid not in lexical]))
         # Lexical-only candidates: their text, and their cosine from the stored vectors.
         for cid, (chunk, similarity) in self.index.fetch([c for c in lexical if c not in chunks], vector).items():
             chunks[cid] = chunk
@@ -170,6 +173,20 @@ class HybridRetriever(BaseRetriever):
         ]
         fused.sort(key=lambda p: (-p.score, -p.lexical, p.chunk_id))
         return fused[:k]
+
+
+def _dense_cannot_change_first(lexical: dict[str, float], weight: float) -> bool:
+    """True when no dense score could lift another passage above the lexical winner.
+
+    Fused = (1-w)·lex/lex_max + w·dense_norm with dense_norm in [0, 1]; the runner-up can only
+    overtake if (1-w)·(1 - lex2/lex_max) < w.  Skipping the query embedding then saves most
+    of the latency; ranks below the first follow BM25 alone.
+    """
+    if not lexical or weight >= 0.5:
+        return False
+    ranked = sorted(lexical.values(), reverse=True)
+    second = ranked[1] if len(ranked) > 1 else 0.0
+    return (1 - weight) * (1 - second / ranked[0]) >= weight
 
 
 def _scale(scores: dict[str, float]) -> dict[str, float]:

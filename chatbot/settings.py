@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
     dense_weight_en: float = Field(0.25, ge=0, le=1, description="Share of the dense channel for English questions.")
     dense_weight_zh: float = Field(0.1, ge=0, le=1, description="Share of the dense channel for Chinese questions.")
+    dense_gate: bool = Field(
+        True, description="Skip the dense channel when it cannot change the first passage (saves ~25 ms)."
+    )
     expansion_weight_en: float = Field(0.6, ge=0, le=2, description="BM25 weight of glossary terms, English questions.")
     expansion_weight_zh: float = Field(0.3, ge=0, le=2, description="BM25 weight of glossary terms, Chinese questions.")
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with a message.")

@@ -7,7 +7,7 @@ import pytest
 
 from chatbot.errors import QuestionError
 from chatbot.glossary import Glossary
-from chatbot.index import StoredChunk
+from chatbot.index import LexicalScores, StoredChunk
 from chatbot.retrieve import HybridRetriever, check_question
 
 
@@ -25,11 +25,12 @@ class FakeIndex:
         ranked = sorted(self.dense.items(), key=lambda kv: -kv[1])[:n]
         return [(self._chunk(cid), s) for cid, s in ranked]
 
-    def lexical_search(self, queries, n, include=()):
+    def lexical_search(self, queries):
         self.lexical_queries.append(queries)
-        ranked = dict(sorted(self.lexical.items(), key=lambda kv: -kv[1])[:n])
-        ranked.update({cid: self.lexical.get(cid, 0.0) for cid in include})
-        return ranked
+        ids = list(self.lexical)
+        if not ids:
+            return None
+        return LexicalScores(np.array([self.lexical[c] for c in ids], dtype="float32"), ids, {c: i for i, c in enumerate(ids)})
 
     def fetch(self, ids, vector=None):
         return {cid: (self._chunk(cid), self.dense.get(cid, 0.0) if vector is not None else 0.0) for cid in ids}
@@ -38,12 +39,17 @@ class FakeIndex:
 class ConstantEmbedder:
     name = "constant"
 
+    def __init__(self):
+        self.calls = 0
+
     def embed(self, texts):
+        self.calls += 1
         return np.ones((len(texts), 4), dtype="float32") / 2
 
 
 def _retriever(index: FakeIndex, **kw) -> HybridRetriever:
     glossary = Glossary.from_lines(["memory\t显存"])
+    kw.setdefault("dense_gate", False)
     return HybridRetriever(index=index, embedder=ConstantEmbedder(), glossary=glossary, candidates=5, **kw)
 
 
@@ -101,3 +107,22 @@ def test_long_question_is_refused_and_control_characters_dropped():
     with pytest.raises(QuestionError, match="over the 10-character limit"):
         check_question("x" * 11, 10)
     assert check_question("LoRA\x00 是什么\x1b", 100) == "LoRA 是什么"
+
+
+@pytest.mark.parametrize(
+    ("lexical", "weight", "skipped"),
+    [
+        ({"a": 9.0, "b": 2.0}, 0.25, True),  # b can reach at most 0.75*0.22+0.25 < 0.75
+        ({"a": 9.0, "b": 8.0}, 0.25, False),  # close call: dense may decide
+        ({"a": 9.0}, 0.25, True),
+        ({"a": 9.0, "b": 2.0}, 0.6, False),  # dense dominates: always needed
+        ({}, 0.25, False),  # nothing lexical: dense is all there is
+    ],
+)
+def test_dense_gate_skips_the_embedding_only_when_it_cannot_change_the_first(lexical, weight, skipped):
+    dense = {cid: 0.5 for cid in lexical} | {"z": 0.9}
+    retriever = _retriever(FakeIndex(dense=dense, lexical=lexical), dense_weight_en=weight, dense_gate=True)
+    gated_first = retriever.search("memory")[0].chunk_id
+    assert (retriever.embedder.calls == 0) == skipped
+    ungated = _retriever(FakeIndex(dense=dense, lexical=lexical), dense_weight_en=weight, dense_gate=False)
+    assert ungated.search("memory")[0].chunk_id == gated_first
