@@ -6,6 +6,8 @@ out of its vocabulary), and equal-weight RRF let its noise outvote clear BM25 wi
 every candidate from either channel gets *both* scores (BM25 over the whole index; cosine from
 its stored vector), each channel is normalised per question, and they are mixed with a
 per-language weight (settings ``dense_weight_zh`` / ``dense_weight_en``) chosen on the eval set.
+When BM25's winner leads by more than the dense channel could ever make up, the question is
+not embedded at all (``dense_gate``): same first passage, a fraction of the latency.
 
 The lexical query is the question's tokens plus glossary terms in the other language, so an
 English question can match Chinese notes offline.
@@ -101,8 +103,8 @@ class HybridRetriever(BaseRetriever):
             dense_weight_zh=settings.dense_weight_zh,
             dense_weight_en=settings.dense_weight_en,
             expansion_weight_en=settings.expansion_weight_en,
-            dense_gate=settings.dense_gate,
             expansion_weight_zh=settings.expansion_weight_zh,
+            dense_gate=settings.dense_gate,
             max_question_chars=settings.max_question_chars,
             **kw,
         )
@@ -157,22 +159,29 @@ class HybridRetriever(BaseRetriever):
             if vector is not None:
                 dense[cid] = similarity
 
-        top = max(lexical.values(), default=0.0)
-        lex_norm = {cid: s / top for cid, s in lexical.items()} if top > 0 else {}
-        dense_norm = _scale(dense)
-        fused = [
-            Passage(
-                chunk_id=cid,
-                text=chunk.text,
-                metadata=chunk.metadata,
-                score=round((1 - weight) * lex_norm.get(cid, 0.0) + weight * dense_norm.get(cid, 0.0), 6),
-                dense=round(dense.get(cid, 0.0), 6),
-                lexical=round(lexical.get(cid, 0.0), 6),
-            )
-            for cid, chunk in chunks.items()
-        ]
-        fused.sort(key=lambda p: (-p.score, -p.lexical, p.chunk_id))
-        return fused[:k]
+        return _fuse(chunks, lexical, dense, weight)[:k]
+
+
+def _fuse(
+    chunks: dict[str, StoredChunk], lexical: dict[str, float], dense: dict[str, float], weight: float
+) -> list[Passage]:
+    """All candidates, best first: (1-w)·BM25/max(BM25) + w·min-max(cosine)."""
+    top = max(lexical.values(), default=0.0)
+    lex_norm = {cid: s / top for cid, s in lexical.items()} if top > 0 else {}
+    dense_norm = _scale(dense)
+    fused = [
+        Passage(
+            chunk_id=cid,
+            text=chunk.text,
+            metadata=chunk.metadata,
+            score=round((1 - weight) * lex_norm.get(cid, 0.0) + weight * dense_norm.get(cid, 0.0), 6),
+            dense=round(dense.get(cid, 0.0), 6),
+            lexical=round(lexical.get(cid, 0.0), 6),
+        )
+        for cid, chunk in chunks.items()
+    ]
+    fused.sort(key=lambda p: (-p.score, -p.lexical, p.chunk_id))
+    return fused
 
 
 def _dense_cannot_change_first(lexical: dict[str, float], weight: float) -> bool:
