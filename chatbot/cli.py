@@ -101,8 +101,8 @@ def retrieve(ctx, question: str | None, k: int | None, as_json: bool, questions:
         else:
             click.echo(f"Q: {q}")
             for rank, p in enumerate(passages, start=1):
-                title = p.metadata.get("title", "")
-                click.echo(f"[{rank}] {p.score:.3f}  {p.source}  {title}")
+                where = p.sources[0] if p.sources else p.source
+                click.echo(f"[{rank}] {p.score:.3f}  {where}  {p.metadata.get('title', '')}")
                 click.echo("    " + p.text.replace("\n", "\n    ")[:400])
 
 
