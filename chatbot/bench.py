@@ -280,7 +280,7 @@ def run_bench(
     question_file: Path | None = None,
 ) -> dict[str, Any]:
     """Run every measurement (see the module doc) and return the figures as a JSON-able dict."""
-    from .embed import collection_name, make_embedder
+    from .embed import collection_name
     from .glossary import load_glossary
     from .index import IndexReader
     from .retrieve import HybridRetriever, build_retriever

@@ -144,7 +144,7 @@ def test_watch_follows_create_modify_delete_rename(settings, corpus, fake_embedd
         ]
         for action, expected in steps:
             action()
-            _wait_for(lambda: set(_indexed(settings)) == expected)
+            _wait_for(lambda expected=expected: set(_indexed(settings)) == expected)
         _wait_for(lambda: _indexed(settings)["修改。"] == {"c.txt:L1-1"})
     finally:
         stop.set()
