@@ -83,7 +83,7 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     candidates: int = 30
     dense_weight_zh: float = 0.1
-    dense_weight_en: float = 0.25
+    dense_weight_en: float = 0.15
     expansion_weight_en: float = 0.6
     dense_gate: bool = True
     expansion_weight_zh: float = 0.3

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # --- retrieval --------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
     candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
-    dense_weight_en: float = Field(0.25, ge=0, le=1, description="Share of the dense channel for English questions.")
+    dense_weight_en: float = Field(0.15, ge=0, le=1, description="Share of the dense channel for English questions.")
     dense_weight_zh: float = Field(0.1, ge=0, le=1, description="Share of the dense channel for Chinese questions.")
     dense_gate: bool = Field(
         True, description="Skip the dense channel when it cannot change the first passage (saves ~25 ms)."
