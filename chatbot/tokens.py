@@ -26,6 +26,8 @@ _RUN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+(?:[.\-_+'][A-Z
 _SPLIT_RE = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z]{2})(?=[A-Z])|(?<=\d[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 # "Stable Diffusion 3" -> sd3, "Batch Normalization" -> bn: notes and questions mix both forms.
 _PHRASE_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)+(?:[ \-]?\d+)?\b")
+# "LLaMA 2" / "Llama 3.1" / "GPT 4" -> llama2, llama31, gpt4: the notes write both spaced and glued.
+_VERSIONED_RE = re.compile(r"\b([A-Za-z]{2,})[ ](\d+(?:\.\d+)*)(?![\d.]*[A-Za-z])")
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
@@ -76,8 +78,8 @@ def stem(word: str) -> str:
 def latin_tokens(span: str) -> list[str]:
     """Tokens of one Latin run: the punctuation-free join plus its camel/letter parts."""
     parts = [p.lower() for p in _SPLIT_RE.split(span) if p]
-    joined = re.sub(r"[.\-_+']", "", span).lower()
-    tokens = [stem(joined)] if joined not in EN_STOPWORDS else []
+    joined = stem(re.sub(r"[.\-_+']", "", span).lower())
+    tokens = [joined] if joined not in EN_STOPWORDS else []
     if len(parts) > 1:
         tokens += [stem(p) for p in parts if len(p) > 1 and not p.isdigit() and p not in EN_STOPWORDS]
     return tokens
@@ -98,6 +100,7 @@ def tokenize(text: str) -> list[str]:
     """BM25 tokens of ``text`` (notes and questions alike)."""
     text = normalize(text)
     tokens: list[str] = [acronym(m.group()) for m in _PHRASE_RE.finditer(text)]
+    tokens += [(m.group(1) + m.group(2).replace(".", "")).lower() for m in _VERSIONED_RE.finditer(text)]
     for match in _RUN_RE.finditer(text):
         run = match.group()
         if _CJK_RE.match(run):

@@ -70,3 +70,12 @@ def test_bundled_glossary_loads_and_covers_core_terms():
     assert len(glossary.en_to_zh) > 500
     assert "幻觉" in glossary.expand("Why do LLMs hallucinate? hallucination")
     assert "微调" in glossary.expand("fine-tuning")
+
+
+@pytest.mark.parametrize(("spaced", "glued"), [("LLaMA 2", "LLaMA2"), ("Llama 3.1", "LLaMa3.1"), ("GPT 3", "GPT-3")])
+def test_versioned_names_match_spaced_or_glued(spaced, glued):
+    assert set(tokenize(spaced)) & set(tokenize(glued))
+
+
+def test_contractions_do_not_sneak_stopwords_in():
+    assert tokenize("What's the difference") == ["difference"]
