@@ -326,7 +326,7 @@ def run_bench(
         with tempfile.TemporaryDirectory(prefix="notes-chat-bench-syn-") as tmp:
             data_dir = Path(tmp) / "data"
             results["synthetic_build_s"] = round(
-                build_synthetic_index(settings, data_dir, synthetic, embedder.embed(["dimension"]).shape[1]), 2
+                build_synthetic_index(settings, data_dir, synthetic, embedder.dimension), 2
             )
             echo(f"synthetic index build ({synthetic} chunks): {results['synthetic_build_s']:.1f} s")
             reader = IndexReader.open(data_dir, collection_name(settings.embedding_model))

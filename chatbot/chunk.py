@@ -84,12 +84,11 @@ def _locate(text: str, piece: str, cursor: int, covered: int) -> int:
     ``cursor`` on, take the last one that leaves no gap; repeated sentences make ``find``
     alone land on an earlier copy.
     """
-    best, start = -1, text.find(piece, cursor)
+    first = text.find(piece, cursor)
+    best, start = -1, first
     while start >= 0 and (start <= covered or not text[covered:start].strip()):
         best, start = start, text.find(piece, start + 1)
-    if best >= 0:
-        return best
-    return max(text.find(piece, cursor), 0)
+    return best if best >= 0 else max(first, 0)
 
 
 def chunk_notes(notes: list[Note], chunk_size: int, chunk_overlap: int) -> list[Chunk]:
