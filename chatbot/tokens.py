@@ -78,8 +78,9 @@ def stem(word: str) -> str:
 def latin_tokens(span: str) -> list[str]:
     """Tokens of one Latin run: the punctuation-free join plus its camel/letter parts."""
     parts = [p.lower() for p in _SPLIT_RE.split(span) if p]
-    joined = stem(re.sub(r"[.\-_+']", "", span).lower())
-    tokens = [joined] if joined not in EN_STOPWORDS else []
+    raw = re.sub(r"[.\-_+']", "", span).lower()
+    joined = stem(raw)
+    tokens = [joined] if raw not in EN_STOPWORDS and joined not in EN_STOPWORDS else []
     if len(parts) > 1:
         tokens += [stem(p) for p in parts if len(p) > 1 and not p.isdigit() and p not in EN_STOPWORDS]
     return tokens

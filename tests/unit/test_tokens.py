@@ -48,6 +48,7 @@ def test_full_width_and_styled_letters_are_normalised():
 
 def test_english_stopwords_and_plurals():
     assert tokenize("What are the models") == ["model"]
+    assert tokenize("How does it help") == ["help"]  # "does" must not survive as its stem "doe"
     assert stem("loss") == "loss" and stem("vocabularies") == "vocabulary"
 
 
