@@ -108,7 +108,7 @@ def retrieve(ctx, question: str | None, k: int | None, as_json: bool, questions:
 
 @main.group()
 def eval() -> None:  # noqa: A001 - the command is called "eval"
-    """Measure retrieval quality on a question set."""
+    """Measure retrieval and answer quality on a question set."""
 
 
 @eval.command("retrieval")
@@ -129,19 +129,193 @@ def eval_retrieval(ctx, questions: Path | None, out: Path) -> None:
     click.echo(f"Written to {out}")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench.json"),
               show_default=True)
 @click.option("--synthetic", type=int, default=100_000, show_default=True, help="Chunks in the synthetic index (0: skip).")
 @click.pass_context
 def bench(ctx, out: Path, synthetic: int) -> None:
-    """Time ingest, retrieval latency and embedding throughput; write the figures to --out."""
+    """Time ingest, retrieval latency and embedding throughput; write the figures to --out.
+
+    'chatbot bench generation' times answers from a GGUF model instead."""
+    if ctx.invoked_subcommand is not None:
+        return
     from .bench import run_bench
 
     results = run_bench(_settings(ctx), synthetic=synthetic, echo=click.echo)
+    _write(out, results)
+
+
+@bench.command("generation")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="GGUF to time (default: a random-weight Qwen2.5-0.5B-shaped Q4_K_M model, written once).")
+@click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(8, 2048), default=64, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench-generation.json"),
+              show_default=True)
+@click.pass_context
+def bench_generation(ctx, model_path: Path | None, runs: int, max_tokens: int, out: Path) -> None:
+    """Prompt-eval and generation tokens/s and time to first token: 'chatbot ask' vs raw llama-cpp-python."""
+    from .bench_generation import run_generation_bench
+
+    results = run_generation_bench(_settings(ctx.parent), model_path, runs=runs, max_tokens=max_tokens, echo=click.echo)
+    _write(out, results)
+
+
+def _write(out: Path, results: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     click.echo(f"Written to {out}")
+
+
+@eval.command("answers")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL question set.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model (default: extractive).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-answers.json"),
+              show_default=True, help="Where to write the figures.")
+@click.pass_context
+def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path) -> None:
+    """Evidence hit, correct citations, citation precision and decline rates per language."""
+    from .answer import Answerer
+    from .evaluate import default_questions, evaluate_answers, format_answers, read_questions
+
+    items = read_questions(questions or default_questions())
+    results = evaluate_answers(Answerer.from_settings(_settings(ctx), model_path), items)
+    click.echo(format_answers(results))
+    _write(out, results)
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model file (default: setting 'model').")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL file, 'q' per line.")
+@click.pass_context
+def ask(ctx, question: str | None, model_path: Path | None, as_json: bool, questions: Path | None) -> None:
+    """Answer QUESTION from your notes, with numbered citations (streams when a model is loaded)."""
+    from .answer import Answerer
+    from .errors import QuestionError
+    from .evaluate import read_questions
+
+    if (question is None) == (questions is None):
+        raise UserError("Give one question, or --questions FILE (not both); see 'chatbot ask --help'.")
+    answerer = Answerer.from_settings(_settings(ctx), model_path)
+    if question is not None:
+        _answer(answerer, question, [], as_json)
+        return
+    failed = False
+    for item in read_questions(questions):
+        try:
+            _answer(answerer, item["q"], [], as_json=True)
+        except QuestionError as e:  # one bad line does not stop the batch
+            failed = True
+            click.echo(json.dumps({"question": item["q"], "error": str(e)}, ensure_ascii=False))
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model file (default: setting 'model').")
+@click.option("--json", "as_json", is_flag=True, help="Print each answer as a JSON object.")
+@click.pass_context
+def chat(ctx, model_path: Path | None, as_json: bool) -> None:
+    """Ask questions in a row; follow-ups ('and its context length?') use the conversation.
+
+    Commands: /model PATH (or /model none) swaps the model, /reset forgets the conversation,
+    /quit (or an empty line at the start, or Ctrl+D) ends."""
+    from .answer import Answerer
+
+    answerer = Answerer.from_settings(_settings(ctx), model_path)
+    history: list[tuple[str, str]] = []
+    click.echo(f"Mode: {answerer.mode}" + (f" ({answerer.model.name})" if answerer.model else "") + ". /quit to end.")
+    while True:
+        try:
+            line = input("› ").strip()
+        except EOFError:
+            break
+        if line in ("", "/quit", "/exit"):
+            break
+        try:
+            if line == "/reset":
+                history.clear()
+                click.echo("Conversation forgotten.")
+            elif line.startswith("/model"):
+                arg = line[len("/model"):].strip()
+                answerer.set_model(None if arg in ("", "none") else Path(arg))
+                click.echo(f"Mode: {answerer.mode}" + (f" ({answerer.model.name})" if answerer.model else ""))
+            else:
+                answer = _answer(answerer, line, history, as_json)
+                history.append((line, answer.answer))
+        except UserError as e:  # a bad question or model file ends this turn, not the session
+            click.echo(f"Error: {e}", err=True)
+
+
+def _answer(answerer, question: str, history: list[tuple[str, str]], as_json: bool):
+    """Ask, printing either one JSON object or the streamed answer with its sources."""
+    from .answer import Done, Retrieved, Token
+
+    if as_json:
+        answer = answerer.ask(question, history)
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        return answer
+    answer = None
+    streamed = []
+    for event in answerer.stream(question, history):
+        if isinstance(event, Retrieved):
+            if event.rewritten_question:
+                click.echo(f"(searching for: {event.rewritten_question})")
+            if answerer.model is None:
+                click.echo(answerer.prompts[_lang(question)].messages["extractive_label"])
+        elif isinstance(event, Token):
+            streamed.append(event.text)
+            click.echo(event.text, nl=False)
+        elif isinstance(event, Done):
+            answer = event.answer
+    click.echo()
+    if answer.answer != "".join(streamed).strip():
+        click.echo("\nChecked: " + answer.answer)
+    for note in answer.removed:
+        click.echo(f"  removed {note}")
+    for sentence in answer.uncited:
+        click.echo(f"  uncited: {sentence[:80]}")
+    if answer.citations:
+        click.echo("\nSources:")
+    elif answer.related:
+        click.echo("\n" + answerer.prompts[answer.lang].messages["related"])
+    for c in answer.citations or answer.related:
+        where = c.sources[0] if c.sources else c.source
+        click.echo(f"[{c.n}] {where}  {c.title}")
+        quote = c.text[c.span[0]:c.span[1]] if c.span else c.text[:160]
+        click.echo(f"    {quote}")
+    return answer
+
+
+def _lang(question: str) -> str:
+    from .tokens import detect_language
+
+    return detect_language(question)
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), help="Folder to list (default: models_dir).")
+@click.pass_context
+def models(ctx, folder: Path | None) -> None:
+    """List GGUF models with size and architecture (read from their headers, nothing loaded)."""
+    from .llm import list_models
+
+    settings = _settings(ctx)
+    folder = folder or settings.effective_models_dir
+    found = list_models(folder)
+    if not found:
+        click.echo(f"No .gguf files in {folder}; put models there or set models_dir.")
+        return
+    for info in found:
+        size = f"{info.size_bytes / 2**20:8.1f} MiB"
+        if info.error:
+            click.echo(f"{size}  {'?':<10} {info.path}  ({info.error})")
+        else:
+            ctx_len = f"ctx {info.context_length}" if info.context_length else ""
+            click.echo(f"{size}  {info.architecture:<10} {info.file_type:<10} {ctx_len:<10} {info.name}  {info.path}")
 
 
 @main.command("settings")

@@ -96,3 +96,81 @@ def format_retrieval(results: dict[str, Any]) -> str:
     if results["hybrid_misses"]:
         rows.append("hybrid not at rank 1: " + ", ".join(f"{m['id']}({m['rank']})" for m in results["hybrid_misses"]))
     return "\n".join(rows)
+
+
+# -- answers -----------------------------------------------------------------------------
+ANSWER_TARGETS = {"evidence_hit": 0.90, "correct_citation": 0.95, "citation_precision": 0.90,
+                  "decline_rate": 0.90, "false_decline_rate": 0.03}
+
+
+def answer_hit(answer: str, item: dict[str, Any]) -> bool:
+    """The answer states the evidence (verbatim) or every keyword of it."""
+    keywords = item.get("keywords") or []
+    return item["evidence"] in answer or bool(keywords) and all(k in answer for k in keywords)
+
+
+def relevant(text: str, item: dict[str, Any]) -> bool:
+    """A cited passage is relevant when it holds the evidence or one of its keywords."""
+    return item["evidence"] in text or any(k in text for k in item.get("keywords") or [])
+
+
+def evaluate_answers(answerer: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per language: evidence hit, correct citation, citation precision, (false) decline rates.
+
+    Answerable questions (with evidence) score the first four; unanswerable ones the decline rate.
+    """
+    per_lang: dict[str, dict[str, list[float]]] = {}
+    records = []
+    for item in items:
+        lang = item.get("lang") or detect_language(item["q"])
+        answer = answerer.ask(item["q"])
+        stats = per_lang.setdefault(lang, {k: [] for k in ("hit", "cited", "precise", "declined_na", "declined_a",
+                                                            "latency")})
+        stats["latency"].append(answer.timings.get("total_ms", 0.0))
+        record = {"id": item.get("id"), "q": item["q"], "declined": answer.declined, "support": round(answer.support, 3)}
+        if item.get("evidence"):
+            hit = not answer.declined and answer_hit(answer.answer, item)
+            cited = any(item["evidence"] in c.text for c in answer.citations)
+            stats["hit"].append(hit)
+            stats["cited"].append(cited)
+            stats["precise"] += [relevant(c.text, item) for c in answer.citations]
+            stats["declined_a"].append(answer.declined)
+            record.update(hit=hit, correct_citation=cited, citations=len(answer.citations))
+        elif item.get("answerable") is False:
+            stats["declined_na"].append(answer.declined)
+        records.append(record)
+
+    def rate(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    metrics = {
+        lang: {
+            "answerable": len(s["hit"]),
+            "unanswerable": len(s["declined_na"]),
+            "evidence_hit": rate(s["hit"]),
+            "correct_citation": rate(s["cited"]),
+            "citation_precision": rate(s["precise"]),
+            "decline_rate": rate(s["declined_na"]),
+            "false_decline_rate": rate(s["declined_a"]),
+            "p50_total_ms": round(sorted(s["latency"])[len(s["latency"]) // 2], 1) if s["latency"] else None,
+        }
+        for lang, s in sorted(per_lang.items())
+    }
+    return {"mode": answerer.mode, "model": answerer.model.name if answerer.model else None,
+            "targets": ANSWER_TARGETS, "metrics": metrics, "questions": records}
+
+
+def format_answers(results: dict[str, Any]) -> str:
+    cols = ["evidence_hit", "correct_citation", "citation_precision", "decline_rate", "false_decline_rate"]
+    rows = [f"mode: {results['mode']}" + (f" ({results['model']})" if results["model"] else ""),
+            f"{'lang':<5} {'n':>4} {'na':>3} " + " ".join(f"{c:>19}" for c in cols)]
+    for lang, m in results["metrics"].items():
+        cells = " ".join(f"{m[c]:>19.3f}" if m[c] is not None else f"{'-':>19}" for c in cols)
+        rows.append(f"{lang:<5} {m['answerable']:>4} {m['unanswerable']:>3} {cells}")
+    misses = [r["id"] for r in results["questions"] if r.get("hit") is False]
+    wrong = [r["id"] for r in results["questions"] if r["id"] and r["id"].startswith("na-") and not r["declined"]]
+    if misses:
+        rows.append("evidence not in answer: " + ", ".join(misses))
+    if wrong:
+        rows.append("answered although not in the notes: " + ", ".join(wrong))
+    return "\n".join(rows)

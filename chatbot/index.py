@@ -128,6 +128,8 @@ class IndexReader:
         self._bm25 = None
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
+        self._df: dict[str, int] | None = None
+        self._compact: str | None = None
 
     @classmethod
     def open(cls, data_dir: Path, collection: str) -> IndexReader:
@@ -164,6 +166,27 @@ class IndexReader:
                 self._rows = {cid: row for row, cid in enumerate(self._ids)}
                 self._bm25 = bm25s.BM25.load(str(self.gen / "bm25"), load_corpus=False, show_progress=False) if self._ids else None
             return self._bm25
+
+    def document_frequency(self) -> dict[str, int]:
+        """BM25 token -> number of chunks containing it (for idf weights outside BM25)."""
+        with self._lock:
+            if self._df is None:
+                tokens = json.loads((self.gen / "tokens.json").read_text(encoding="utf-8"))
+                df: dict[str, int] = {}
+                for chunk_tokens in tokens["tokens"]:
+                    for token in set(chunk_tokens):
+                        df[token] = df.get(token, 0) + 1
+                self._df = df
+            return self._df
+
+    def compact_text(self) -> str:
+        """All chunk texts in ``tokens.compact`` form, joined: 'does term X occur anywhere?'"""
+        if self._compact is None:
+            from .tokens import compact
+
+            docs = self.collection.get(include=["documents"])["documents"] if self.count else []
+            self._compact = "\n".join(compact(doc) for doc in docs)
+        return self._compact
 
     def warm(self) -> None:
         """Open both channels now rather than on the first question."""

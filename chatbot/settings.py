@@ -28,6 +28,11 @@ def _default_data_dir() -> Path:
     return Path(user_data_dir("notes-chat", appauthor=False))
 
 
+def _default_prompts_dir() -> Path:
+    """The checkout's prompts/ folder (templates are files, not strings in code)."""
+    return Path(__file__).resolve().parent.parent / "prompts"
+
+
 def _default_corpus_dir() -> Path:
     """The bundled corpus beside the package in a checkout, else ./corpus."""
     bundled = Path(__file__).resolve().parent.parent / "corpus"
@@ -75,10 +80,32 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with a message.")
     glossary_file: Path | None = Field(None, description="Extra English<TAB>中文|... glossary merged with the bundled one.")
 
-    @field_validator("corpus_dir", "data_dir", mode="after")
+    # --- answers -------------------------------------------------------------------------
+    prompts_dir: Path = Field(default_factory=_default_prompts_dir, description="Folder of prompt templates.")
+    model: Path | None = Field(None, description="GGUF model file; unset: extractive answers (no generation).")
+    models_dir: Path | None = Field(None, description="Folder 'chatbot models' lists (default: <data_dir>/models).")
+    n_ctx: int = Field(4096, ge=256, description="llama.cpp context size in tokens (prompt + answer).")
+    n_threads: int = Field(0, ge=0, description="llama.cpp CPU threads; 0 = all cores.")
+    temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature of the model.")
+    max_tokens: int = Field(384, ge=16, description="Most tokens the model may generate per answer.")
+    seed: int = Field(0, description="Sampling seed, so answers are reproducible.")
+    answer_passages: int = Field(5, ge=1, le=20, description="Passages given to the model (fewer if the context is short).")
+    extract_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    decline_support: float = Field(
+        0.2, ge=0, le=1, description="Decline when no top passage covers this share of the question's terms."
+    )
+    decline_rescue: float = Field(
+        0.42, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
+    )
+
+    @property
+    def effective_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    @field_validator("corpus_dir", "data_dir", "prompts_dir", "model", "models_dir", mode="after")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @property
     def embedding_model_path(self) -> str:

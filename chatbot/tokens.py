@@ -114,3 +114,50 @@ def tokenize(text: str) -> list[str]:
 def english_words(text: str) -> list[str]:
     """Lower-case, stemmed English words in order (for glossary phrase matching)."""
     return [stem(w.lower()) for w in re.findall(r"[A-Za-z]+", normalize(text))]
+
+
+# Sentence ends: Chinese and Latin terminators, semicolons, line ends.  A Latin "." ends a
+# sentence only before whitespace (not in "Qwen1.5" or "0.5"), not as an ellipsis ("标...") and not
+# after a list number ("分两步走: 1. 先训练").
+_SENTENCE_END_RE = re.compile(r"[。！？；!?;]+[”」』\"')）]*|(?<!\.)(?<!\b\d)\.(?=\s)|\n+")
+_BULLET_RE = re.compile(r"^(?:[-*•·]\s*|\d+[.、)]\s+)")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``, terminator included, whitespace and list
+    bullets trimmed.  Spans index ``text`` itself, so a citation can point at them exactly."""
+    spans, start = [], 0
+    for match in [*_SENTENCE_END_RE.finditer(text), None]:
+        end = match.end() if match else len(text)
+        if match and match.group().startswith("\n"):
+            end = match.start()
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        bullet = _BULLET_RE.match(piece[lead:])
+        lead += bullet.end() if bullet else 0
+        s, e = start + lead, start + len(piece.rstrip())
+        if e > s and any(ch.isalnum() for ch in text[s:e]):
+            spans.append((s, e))
+        start = match.end() if match else len(text)
+    return spans
+
+
+def compact(text: str) -> str:
+    """Lower-case letters, digits and CJK only: the form used to test whether a term occurs
+    anywhere in the notes (the export dropped punctuation, so 'Qwen1.5-7B' -> 'qwen157b')."""
+    return re.sub(r"[\W_]+", "", normalize(text).lower())
+
+
+def identifiers(text: str) -> list[str]:
+    """Names in ``text`` a question hinges on: Latin runs with a digit, two capitals, or a
+    capital not at the start (Qwen2, NF4, LoRA, Mistral); possessive 's dropped."""
+    text = normalize(text)
+    found = []
+    for match in _RUN_RE.finditer(text):
+        word = re.sub(r"'s$", "", match.group())
+        if not _LATIN_RE.search(word) or word.lower() in EN_STOPWORDS or len(word) < 2:
+            continue
+        capitals = sum(ch.isupper() for ch in word)
+        if any(ch.isdigit() for ch in word) or capitals >= 2 or (capitals and match.start() > 0):
+            found.append(word)
+    return list(dict.fromkeys(found))

@@ -104,3 +104,50 @@ def real_retriever(real_settings, real_embedder):
     retriever = build_retriever(real_settings)
     retriever.embedder = real_embedder
     return retriever
+
+
+# ------------------------------------------------------------------ passages and GGUF models
+
+
+def passage(text: str, n: int = 0, score: float = 1.0, **meta) -> "Passage":
+    """A retrieved passage as the answer stage sees it (metadata as stored by ingest)."""
+    from chatbot.retrieve import Passage
+
+    metadata = {"note_id": f"note{n}", "source": f"file{n}.txt", "title": text[:10], "line_start": n + 1,
+                "line_end": n + 1, "sources": f'["file{n}.txt:L{n + 1}-{n + 1}"]', **meta}
+    return Passage(chunk_id=f"note{n}-0-x", text=text, metadata=metadata, score=score, dense=0.0, lexical=score)
+
+
+class FakeIndex:
+    """The slice of IndexReader the answer stage reads: the notes' text and chunk count."""
+
+    def __init__(self, texts: list[str]):
+        from chatbot.tokens import compact
+
+        self.texts = texts
+        self.count = len(texts)
+        self._compact = "\n".join(compact(t) for t in texts)
+
+    def compact_text(self) -> str:
+        return self._compact
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory) -> Path:
+    """A ~0.5 MB random-weight llama GGUF with a ChatML template in its metadata."""
+    from dataclasses import replace
+
+    from chatbot.random_gguf import TINY, write_random_gguf
+
+    return write_random_gguf(tmp_path_factory.mktemp("models") / "tiny-a.gguf", replace(TINY, context=32768))
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf_b(tmp_path_factory) -> Path:
+    """A second, different tiny model (other weights and name), for swapping."""
+    from dataclasses import replace
+
+    from chatbot.random_gguf import TINY, write_random_gguf
+
+    path = tmp_path_factory.mktemp("models-b") / "tiny-b.gguf"
+    return write_random_gguf(path, replace(TINY, context=32768, layers=1), seed=1, name="tiny-b")

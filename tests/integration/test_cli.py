@@ -103,3 +103,84 @@ def test_binary_file_is_reported_and_exit_is_non_zero(tmp_path):
     result = run("--corpus", str(corpus), "ingest", "-q", env={"NOTES_CHAT_DATA_DIR": str(tmp_path / "d")})
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "1 added" in result.stdout and "Skipped: photo.txt is a binary file" in result.stdout
+
+
+# ------------------------------------------------------------------ answers
+
+
+ANSWER_KEYS = {"question", "answer", "declined", "mode", "model", "rewritten_question", "citations", "timings"}
+
+
+def test_ask_json_extractive_contract(indexed_env):
+    result = run("ask", "--json", "How much GPU memory does full fine-tuning of Qwen1.5-7B-Chat need?", env=indexed_env)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert ANSWER_KEYS <= set(record) and record["mode"] == "extractive" and record["model"] is None
+    assert not record["declined"] and "160GB" in record["answer"]
+    assert [c["n"] for c in record["citations"]] == list(range(1, len(record["citations"]) + 1))
+    assert {"n", "text", "source", "note_id", "title", "span"} <= set(record["citations"][0])
+    assert {"retrieve_ms", "first_token_ms", "total_ms"} <= set(record["timings"])
+
+
+def test_ask_batch_with_a_model_streams_json_lines_and_reports_bad_lines(indexed_env, tiny_gguf, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"q": "What is LoRA?"}\n{"q": "   "}\n{"q": "Qwen2 支持多长上下文？"}\n', encoding="utf-8")
+    result = run("ask", "--json", "--model", str(tiny_gguf), "--questions", str(questions), env=indexed_env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr  # one bad line: reported, batch goes on
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 3 and "The question is empty" in records[1]["error"]
+    assert records[0]["mode"] == "generative" and records[0]["model"] == "random-llama"
+    assert records[2]["declined"] and records[2]["answer"] == "你的笔记里没有这个内容。"
+
+
+def test_ask_streams_text_with_sources(indexed_env):
+    result = run("ask", "梯度检查点是什么？", env=indexed_env)
+    assert result.returncode == 0, result.stderr
+    assert "摘自你的笔记" in result.stdout and "Sources:" in result.stdout and "[1]" in result.stdout
+
+
+def test_missing_model_file_is_one_sentence(indexed_env, tmp_path):
+    result = run("ask", "--model", str(tmp_path / "nope.gguf"), "What is LoRA?", env=indexed_env)
+    assert_one_sentence_error(result, "does not exist")
+
+
+def test_file_that_is_not_gguf_is_one_sentence(indexed_env, tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"PK\x03\x04 a zip, not a model")
+    assert_one_sentence_error(run("ask", "--model", str(fake), "What is LoRA?", env=indexed_env), "not a GGUF model file")
+
+
+def test_truncated_gguf_is_one_sentence(indexed_env, tiny_gguf, tmp_path):
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_gguf.read_bytes()[: tiny_gguf.stat().st_size // 2])
+    assert_one_sentence_error(run("ask", "--model", str(cut), "What is LoRA?", env=indexed_env), "truncated")
+
+
+def test_context_too_small_is_one_sentence(indexed_env, tiny_gguf):
+    env = {**indexed_env, "NOTES_CHAT_N_CTX": "512"}
+    result = run("ask", "--model", str(tiny_gguf), "What is LoRA?", env=env)
+    assert_one_sentence_error(result, "too few for even one passage")
+
+
+@pytest.mark.parametrize(("question", "fragment"), [("  ", "The question is empty"), ("a" * 100_000, "over the 2000")])
+def test_bad_questions_to_ask_are_one_sentence(indexed_env, question, fragment):
+    assert_one_sentence_error(run("ask", question, env=indexed_env), fragment)
+
+
+def test_models_lists_gguf_files_from_their_headers(tiny_gguf, tmp_path):
+    (tmp_path / "broken.gguf").write_bytes(b"nope")
+    (tmp_path / "a.gguf").write_bytes(tiny_gguf.read_bytes())
+    result = run("models", "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "llama" in lines[0] and "random-llama" in lines[0] and "ctx 32768" in lines[0]
+    assert "not a GGUF model file" in lines[1]
+
+
+def test_chat_keeps_the_conversation_and_rewrites_follow_ups(indexed_env):
+    session = "How much GPU memory does full fine-tuning of Qwen1.5-7B-Chat need?\nand the 72B one?\n/quit\n"
+    result = run("chat", "--json", env=indexed_env, input=session)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line.split("› ")[-1]) for line in result.stdout.splitlines() if "{" in line]
+    assert len(records) == 2 and records[0]["rewritten_question"] is None
+    assert "Qwen1.5-7B-Chat" in records[1]["rewritten_question"] and "1600GB" in records[1]["answer"]

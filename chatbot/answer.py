@@ -1,0 +1,255 @@
+"""Answer stage: question -> (follow-up rewrite) -> retriever -> decline check -> answer -> checked citations.
+
+The chain is LangChain LCEL: two ``RunnableLambda`` steps (rewrite, retrieve + assess) and a
+``RunnableGenerator`` that streams ``Token`` events and ends with a ``Done`` carrying the
+``Answer``.  Generative mode runs the loaded GGUF model (``llm.py``) on the prompt files;
+extractive mode (no model) returns the notes' own best sentences (``extract.py``).
+``Answerer.set_model`` swaps the model at run time; the index is untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .cite import Citation, check_citations, citation_for
+from .decline import assess, question_terms
+from .extract import extractive_text, pick_sentences
+from .prompt import ContextTooSmallError, fit_passages, load_prompts
+from .retrieve import check_question
+from .rewrite import carry_terms, model_rewrite
+from .tokens import detect_language
+
+if TYPE_CHECKING:
+    from .llm import LocalModel
+    from .retrieve import HybridRetriever, Passage
+    from .settings import Settings
+
+Mode = Literal["extractive", "generative"]
+RELATED = 3  # closest notes listed with a declined answer
+HISTORY_ANSWER_CHARS = 300  # previous answers are cut to this in the rewrite prompt
+# How models phrase a refusal besides the exact sentence the prompt asks for.
+_MODEL_DECLINE_RE = re.compile(
+    r"not in (?:your|the) notes|(?:notes|passages) do(?:es)? not (?:contain|mention|cover|say)|"
+    r"笔记(?:里|中)?(?:没有|未|并未|不包含)|段落(?:里|中)?(?:没有|未)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Answer:
+    """An answer as data; ``to_json`` is the CLI's JSON contract."""
+
+    question: str
+    answer: str
+    declined: bool
+    mode: Mode
+    model: str | None
+    rewritten_question: str | None
+    citations: list[Citation]
+    related: list[Citation] = field(default_factory=list)  # closest notes when declined
+    label: str = ""  # e.g. "Extracted from your notes ..." in extractive mode
+    lang: str = "en"
+    uncited: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    decline_reason: str = ""
+    support: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "declined": self.declined,
+            "mode": self.mode,
+            "model": self.model,
+            "rewritten_question": self.rewritten_question,
+            "citations": [c.to_json() for c in self.citations],
+            "related": [c.to_json() for c in self.related],
+            "label": self.label,
+            "lang": self.lang,
+            "uncited_sentences": self.uncited,
+            "removed_citations": self.removed,
+            "decline_reason": self.decline_reason,
+            "support": round(self.support, 4),
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """First event: what the answer will rest on (the UI can show the passages at once)."""
+
+    rewritten_question: str | None
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Retrieved | Token | Done
+
+
+class Answerer:
+    """Holds the retriever, prompts and (optionally) a loaded model across questions."""
+
+    def __init__(self, settings: Settings, retriever: HybridRetriever, model: LocalModel | None = None):
+        from langchain_core.runnables import RunnableGenerator, RunnableLambda
+
+        self.settings = settings
+        self.retriever = retriever
+        self.model = model
+        self.prompts = load_prompts(settings.prompts_dir)
+        self.chain = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableGenerator(self._respond)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model_path: Path | None = None) -> Answerer:
+        from .retrieve import build_retriever
+
+        answerer = cls(settings, build_retriever(settings))
+        path = model_path or settings.model
+        if path is not None:
+            answerer.set_model(path)
+        return answerer
+
+    # -- model swap ---------------------------------------------------------------------
+    @property
+    def mode(self) -> Mode:
+        return "generative" if self.model is not None else "extractive"
+
+    def set_model(self, path: Path | None) -> None:
+        """Load ``path`` (None: extractive mode) and free the previous model.  On a bad file
+        the previous model stays loaded and ModelError says why."""
+        from .llm import load_model
+
+        new = None
+        if path is not None:
+            s = self.settings
+            new = load_model(Path(path).expanduser(), n_ctx=s.n_ctx, n_threads=s.n_threads, seed=s.seed)
+        old, self.model = self.model, new
+        if old is not None:
+            old.close()
+
+    # -- asking -------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        """The finished answer to ``question`` (``history``: earlier (question, answer) pairs)."""
+        for event in self.stream(question, history):
+            if isinstance(event, Done):
+                return event.answer
+        raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover
+
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Event]:
+        """Events for ``question``: Retrieved, then Token pieces, then Done."""
+        question = check_question(question, self.settings.max_question_chars)
+        if self.model is not None and self.settings.max_tokens >= self.model.n_ctx:
+            raise ContextTooSmallError(
+                f"max_tokens ({self.settings.max_tokens}) leaves no room in the model's {self.model.n_ctx}-token "
+                "context; lower max_tokens or raise n_ctx."
+            )
+        yield from self.chain.stream({"question": question, "history": list(history), "start": time.perf_counter()})
+
+    # -- chain steps ---------------------------------------------------------------------
+    def _rewrite(self, state: dict[str, Any]) -> dict[str, Any]:
+        question, history = state["question"], state["history"]
+        rewritten = None
+        if history:
+            if self.model is not None:
+                lang = detect_language(question)
+                trimmed = [(q, a[:HISTORY_ANSWER_CHARS]) for q, a in history]
+                rewritten = model_rewrite(question, trimmed, self.model, self.prompts[lang])
+            else:
+                rewritten = carry_terms(question, history, self.retriever.glossary)
+        return {**state, "rewritten": rewritten, "rewrite_ms": _ms(state["start"])}
+
+    def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
+        s = self.settings
+        standalone = state["rewritten"] or state["question"]
+        began = time.perf_counter()
+        passages = self.retriever.search(standalone, k=max(s.answer_passages, s.top_k))
+        assessment = assess(
+            standalone, passages, self.retriever.index, self.retriever.glossary,
+            min_support=s.decline_support, rescue_support=s.decline_rescue,
+        )
+        return {**state, "standalone": standalone, "passages": passages, "assessment": assessment,
+                "retrieve_ms": (time.perf_counter() - began) * 1000}
+
+    def _respond(self, states: Iterator[dict[str, Any]]) -> Iterator[Event]:
+        for state in states:
+            yield from self._respond_one(state)
+
+    def _respond_one(self, state: dict[str, Any]) -> Iterator[Event]:
+        s = self.settings
+        passages: list[Passage] = state["passages"][: s.answer_passages]
+        lang = detect_language(state["question"])
+        messages = self.prompts[lang].messages
+        assessment = state["assessment"]
+        yield Retrieved(state["rewritten"], passages)
+        answer = Answer(
+            question=state["question"], answer="", declined=False, mode=self.mode,
+            model=self.model.name if self.model else None, rewritten_question=state["rewritten"],
+            citations=[], lang=lang, support=assessment.support,
+            label=messages["extractive_label"] if self.model is None else "",
+        )
+        first_token_ms = None
+        if assessment.declined:
+            answer.answer, answer.declined, answer.decline_reason = messages["decline"], True, assessment.reason
+            yield Token(answer.answer)
+            first_token_ms = _ms(state["start"])
+        elif self.model is None:
+            terms = question_terms(state["standalone"], self.retriever.glossary, self.retriever.index.compact_text(),
+                                   max(self.retriever.index.count, 1))
+            picks = pick_sentences(terms, passages, s.extract_sentences)
+            spans = {}
+            for e in picks:
+                spans.setdefault(e.passage + 1, (e.start, e.end))
+            checked = check_citations(extractive_text(picks), passages, self.retriever.glossary, spans=spans)
+            answer.answer, answer.citations = checked.text, checked.citations
+            answer.uncited, answer.removed = checked.uncited, checked.removed
+            yield Token(answer.answer)
+            first_token_ms = _ms(state["start"])
+        else:
+            model, prompt = self.model, self.prompts[lang]
+            budget = model.n_ctx - s.max_tokens
+            fitted = fit_passages(passages, lambda ps: model.count(prompt.answer_messages(state["standalone"], ps)),
+                                  budget)
+            pieces = []
+            for piece in model.stream(prompt.answer_messages(state["standalone"], fitted),
+                                      max_tokens=s.max_tokens, temperature=s.temperature):
+                if first_token_ms is None:
+                    first_token_ms = _ms(state["start"])
+                pieces.append(piece)
+                yield Token(piece)
+            raw = "".join(pieces).strip()
+            declines = [self.prompts[x].messages["decline"] for x in self.prompts]
+            checked = check_citations(raw, fitted, self.retriever.glossary, exempt=declines)
+            answer.answer, answer.citations = checked.text, checked.citations
+            answer.uncited, answer.removed = checked.uncited, checked.removed
+            answer.timings.update(prompt_tokens=model.last.prompt_tokens, reused_tokens=model.last.reused_tokens,
+                                  generated_tokens=model.last.generated_tokens,
+                                  prompt_eval_ms=model.last.prompt_eval_ms, eval_ms=model.last.eval_ms)
+            if any(d in raw for d in declines) or _MODEL_DECLINE_RE.search(raw):
+                answer.declined, answer.decline_reason = True, "the model found no answer in the passages"
+        if answer.declined:
+            answer.citations = []
+            answer.related = [citation_for(n, p) for n, p in enumerate(passages[:RELATED], start=1)]
+        answer.timings.update(
+            rewrite_ms=state["rewrite_ms"], retrieve_ms=state["retrieve_ms"],
+            first_token_ms=first_token_ms if first_token_ms is not None else _ms(state["start"]),
+            total_ms=_ms(state["start"]),
+        )
+        yield Done(answer)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000

@@ -1,0 +1,85 @@
+"""Extractive answers: the notes' own best sentences, when no language model is loaded.
+
+Each sentence of the retrieved passages is scored by how much of the question it covers
+(the same rarity-weighted terms as the decline check: names, glossary phrases with their
+translations, content words), plus a little for the passage's retrieval rank and for
+opening its note.  The best sentence is kept with the sentence after it (answers tend to
+follow the sentence that restates the question), then up to ``max_sentences`` in all that
+score close to it, with a higher bar for other passages (each one adds a citation).  Nothing is
+generated, so every sentence is cited and its character span in the passage is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .decline import Term
+from .tokens import compact, sentence_spans
+
+if TYPE_CHECKING:
+    from .retrieve import Passage
+
+RANK_WEIGHT = 1.0  # x fused retrieval score in [0, 1]: retrieval ranks whole passages better than term overlap ranks sentences
+OPENING_BONUS = 0.03  # the note's first sentence often states the point
+KEEP_RATIO = 0.6  # further sentences of the best passage must score at least this share of the best
+OTHER_PASSAGE_RATIO = 0.9  # ... and sentences of other passages this share (each adds a citation)
+FOLLOW_BEST = True  # the best sentence brings its successor: the answer often follows the matching sentence
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One sentence taken from passage ``passage`` (0-based), ``text == passages[passage].text[start:end]``."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+def score_sentences(terms: Sequence[Term], passages: Sequence[Passage]) -> list[Extract]:
+    """Every sentence of every passage with its score, best first."""
+    total = sum(t.weight for t in terms) or 1.0
+    scored = []
+    for i, p in enumerate(passages):
+        for position, (start, end) in enumerate(sentence_spans(p.text)):
+            text = p.text[start:end]
+            form = compact(text)
+            share = sum(t.weight for t in terms if any(f in form for f in t.forms)) / total
+            score = share + RANK_WEIGHT * p.score + (OPENING_BONUS if position == 0 else 0.0)
+            scored.append(Extract(i, start, end, text, score))
+    scored.sort(key=lambda e: (-e.score, e.passage, e.start))
+    return scored
+
+
+def pick_sentences(terms: Sequence[Term], passages: Sequence[Passage], max_sentences: int = 3) -> list[Extract]:
+    """The sentences of the extractive answer, in reading order (by passage rank, then position)."""
+    scored = score_sentences(terms, passages)
+    if not scored:
+        return []
+    best = scored[0]
+    chosen = [best]
+    following = [e for e in scored if e.passage == best.passage and e.start >= best.end]
+    if FOLLOW_BEST and following:
+        chosen.append(min(following, key=lambda e: e.start))
+    for e in scored[1:]:
+        if len(chosen) >= max_sentences or e.score < KEEP_RATIO * best.score:
+            break
+        ratio = KEEP_RATIO if e.passage == best.passage else OTHER_PASSAGE_RATIO
+        if e.score >= ratio * best.score and not any(_same(e.text, c.text) for c in chosen):
+            chosen.append(e)
+    order = {p: rank for rank, p in enumerate(dict.fromkeys(e.passage for e in chosen))}
+    return sorted(chosen[:max_sentences], key=lambda e: (order[e.passage], e.start))
+
+
+def _same(a: str, b: str) -> bool:
+    """One sentence repeats the other (notes exported twice, once cut off with '...')."""
+    a, b = compact(a), compact(b)
+    return a in b or b in a
+
+
+def extractive_text(extracts: Sequence[Extract]) -> str:
+    """The answer text: one sentence per line, each followed by its passage number ``[n]``."""
+    return "\n".join(f"{e.text} [{e.passage + 1}]" for e in extracts)

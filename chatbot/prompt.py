@@ -1,0 +1,111 @@
+"""Prompt stage: templates from ``prompts/<lang>/`` and fitting passages into the context.
+
+Templates are files (see ``prompts/README.md``) turned into LangChain ``ChatPromptTemplate``s.
+Passages are numbered ``[1]..[k]`` in retrieval order.  When the prompt would not leave room
+for the answer, whole low-ranked passages are dropped; a passage is never cut mid-way.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserError
+
+if TYPE_CHECKING:
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from .retrieve import Passage
+
+LANGUAGES = ("en", "zh")
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+class ContextTooSmallError(UserError):
+    """Not even one passage fits the model's context next to the answer."""
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """The templates and fixed sentences of one answer language."""
+
+    lang: str
+    answer: ChatPromptTemplate  # system + human(passages, question)
+    rewrite: ChatPromptTemplate  # system + human(history, question)
+    messages: dict[str, str]  # decline, related, extractive_label, uncited
+
+    def answer_messages(self, question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+        """Chat messages (llama.cpp dicts) for ``question`` over numbered ``passages``."""
+        return _to_dicts(self.answer.format_messages(passages=format_passages(passages), question=question))
+
+    def rewrite_messages(self, question: str, history: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+        """Chat messages asking for a standalone version of the follow-up ``question``."""
+        lines = "\n".join(f"Q: {q}\nA: {a}" for q, a in history)
+        return _to_dicts(self.rewrite.format_messages(history=lines, question=question))
+
+
+def _to_dicts(messages: list[Any]) -> list[dict[str, str]]:
+    return [{"role": _ROLES.get(m.type, m.type), "content": str(m.content)} for m in messages]
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    """``[n] file · title`` then the passage text, blank line between passages."""
+    blocks = []
+    for n, p in enumerate(passages, start=1):
+        where = " · ".join(x for x in (p.source, str(p.metadata.get("title", ""))) if x)
+        blocks.append(f"[{n}] {where}\n{p.text}")
+    return "\n\n".join(blocks)
+
+
+@lru_cache(maxsize=8)
+def load_prompts(prompts_dir: Path) -> dict[str, PromptSet]:
+    """Both languages' templates from ``prompts_dir``; one clear sentence if a file is missing or bad."""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    sets = {}
+    for lang in LANGUAGES:
+        folder = prompts_dir / lang
+        try:
+            system = (folder / "system.txt").read_text(encoding="utf-8").strip()
+            answer = (folder / "answer.txt").read_text(encoding="utf-8").strip()
+            rewrite = (folder / "rewrite.txt").read_text(encoding="utf-8").strip()
+            messages = tomllib.loads((folder / "messages.toml").read_text(encoding="utf-8"))
+            sets[lang] = PromptSet(
+                lang=lang,
+                # The system text is literal (no variables), so its braces must not be parsed.
+                answer=ChatPromptTemplate.from_messages([("system", _literal(system)), ("human", answer)]),
+                rewrite=ChatPromptTemplate.from_messages([("system", _literal(system)), ("human", rewrite)]),
+                messages={str(k): str(v) for k, v in messages.items()},
+            )
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, KeyError) as e:
+            raise UserError(f"Prompt templates in {folder} cannot be used ({e}); fix them or the prompts_dir setting.") from e
+    return sets
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def fit_passages(
+    passages: Sequence[Passage], measure: Callable[[Sequence[Passage]], int], budget: int
+) -> list[Passage]:
+    """The longest prefix of ``passages`` whose prompt (``measure`` = its token count) fits ``budget``.
+
+    Dropping from the end keeps the best-ranked passages whole.  Raises ContextTooSmallError
+    when not even the first passage fits.
+    """
+    kept = list(passages)
+    while kept:
+        if measure(kept) <= budget:
+            return kept
+        kept.pop()
+    if not passages:
+        return []
+    raise ContextTooSmallError(
+        f"The model's context leaves {budget} tokens for the prompt, too few for even one passage "
+        f"({measure(passages[:1])} tokens); raise n_ctx or lower max_tokens."
+    )

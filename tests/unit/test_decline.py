@@ -1,0 +1,44 @@
+"""The evidence-based decline: missing names, other versions, low support."""
+
+from __future__ import annotations
+
+from chatbot.decline import assess
+from chatbot.glossary import load_glossary
+from tests.conftest import FakeIndex, passage
+
+NOTES = [
+    "全参微调Qwen1.57BChat预估要2张80GB的A800,160GB显存。",
+    "LayerNorm 对单个样本的所有维度特征做归一化。",
+    "梯度检查点在反向传播时重新计算激活值。",
+]
+INDEX = FakeIndex(NOTES)
+PASSAGES = [passage(t, i, score=1.0 - i / 10) for i, t in enumerate(NOTES)]
+
+
+def decide(question: str, passages=PASSAGES, rescue: float = 0.42):
+    return assess(question, passages, INDEX, load_glossary(), min_support=0.2, rescue_support=rescue)
+
+
+def test_answerable_question_is_answered():
+    result = decide("Qwen1.5-7B-Chat 全参微调要多少显存？")
+    assert not result.declined and result.support > 0.5
+
+
+def test_other_version_of_a_named_model_is_declined_even_with_high_support():
+    result = decide("Qwen2 全参微调要多少显存？", rescue=0.0)
+    assert result.declined and result.version_mismatch == ["Qwen2"]
+
+
+def test_name_absent_from_the_notes_is_declined_unless_support_is_high():
+    result = decide("RMSNorm 相比 LayerNorm 有什么好处？")
+    assert result.declined and result.missing == ["RMSNorm"]
+    assert not decide("RMSNorm 相比 LayerNorm 有什么好处？", rescue=0.0).declined
+
+
+def test_low_support_is_declined():
+    result = decide("How do I bake sourdough bread at home?")
+    assert result.declined and "covers" in result.reason
+
+
+def test_no_passages_is_declined():
+    assert decide("LoRA?", passages=[]).declined

@@ -1,0 +1,43 @@
+"""Extractive answers: the best-covering sentences, exact spans, reading order."""
+
+from __future__ import annotations
+
+from chatbot.decline import question_terms
+from chatbot.extract import extractive_text, pick_sentences
+from chatbot.glossary import load_glossary
+from tests.conftest import FakeIndex, passage
+
+PASSAGES = [
+    passage("梯度检查点是一种省显存的方法。它在反向传播时重新计算激活值。代价是多一次前向计算。", 0, score=1.0),
+    passage("LoRA 在原模型旁增加低秩矩阵。只训练这部分参数。", 1, score=0.5),
+    passage("混合精度训练同时使用 FP16 和 FP32。", 2, score=0.3),
+]
+
+
+def pick(question: str, max_sentences: int = 3):
+    index = FakeIndex([p.text for p in PASSAGES])
+    terms = question_terms(question, load_glossary(), index.compact_text(), index.count)
+    return pick_sentences(terms, PASSAGES, max_sentences)
+
+
+def test_best_sentence_and_its_successor_with_exact_spans():
+    picks = pick("梯度检查点为什么能省显存？")
+    assert picks[0].text == "梯度检查点是一种省显存的方法。"
+    assert picks[1].text == "它在反向传播时重新计算激活值。"  # the answer follows the matching sentence
+    assert all(PASSAGES[e.passage].text[e.start : e.end] == e.text for e in picks)
+
+
+def test_english_question_finds_chinese_sentence_via_glossary():
+    picks = pick("What does LoRA train?")
+    assert picks[0].passage == 1 and "低秩矩阵" in picks[0].text
+
+
+def test_answer_text_cites_every_sentence():
+    picks = pick("LoRA 训练哪些参数？", max_sentences=2)
+    text = extractive_text(picks)
+    assert len(picks) == 2 and all(line.endswith("[2]") for line in text.splitlines())
+
+
+def test_at_most_max_sentences_and_no_repeats():
+    picks = pick("梯度检查点 激活值 前向计算 显存", max_sentences=2)
+    assert len(picks) == 2 and len({e.text for e in picks}) == 2
