@@ -111,7 +111,10 @@ class Answerer:
         self.retriever = retriever
         self.model = model
         self.prompts = load_prompts(settings.prompts_dir)
-        self.chain = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableGenerator(self._respond)
+        # Two halves, so a UI can run the first in parallel and queue the second per model.
+        self.prepare_chain = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve)
+        self.respond_chain = RunnableGenerator(self._respond)
+        self.chain = self.prepare_chain | self.respond_chain
 
     @classmethod
     def from_settings(cls, settings: Settings, model_path: Path | None = None) -> Answerer:
@@ -141,6 +144,13 @@ class Answerer:
         if old is not None:
             old.close()
 
+    def reload_index(self) -> None:
+        """Serve the newest index generation (after an ingest in this process); the model stays."""
+        from .embed import collection_name
+        from .index import IndexReader
+
+        self.retriever.index = IndexReader.open(self.settings.data_dir, collection_name(self.settings.embedding_model))
+
     # -- asking -------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
         """The finished answer to ``question`` (``history``: earlier (question, answer) pairs)."""
@@ -149,31 +159,46 @@ class Answerer:
                 return event.answer
         raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Event]:
-        """Events for ``question``: Retrieved, then Token pieces, then Done."""
-        question = check_question(question, self.settings.max_question_chars)
-        if self.model is not None and self.settings.max_tokens >= self.model.n_ctx:
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides: Any) -> Iterator[Event]:
+        """Events for ``question``: Retrieved, then Token pieces, then Done.
+
+        ``overrides`` change settings for this question only (temperature, max_tokens, answer_passages).
+        """
+        yield from self.respond(self.prepare(question, history, **overrides))
+
+    def prepare(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides: Any) -> dict[str, Any]:
+        """First half of the chain: checks, follow-up rewrite, retrieval and the decline decision."""
+        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+        question = check_question(question, settings.max_question_chars)
+        model = self.model
+        if model is not None and settings.max_tokens >= model.n_ctx:
             raise ContextTooSmallError(
-                f"max_tokens ({self.settings.max_tokens}) leaves no room in the model's {self.model.n_ctx}-token "
+                f"max_tokens ({settings.max_tokens}) leaves no room in the model's {model.n_ctx}-token "
                 "context; lower max_tokens or raise n_ctx."
             )
-        yield from self.chain.stream({"question": question, "history": list(history), "start": time.perf_counter()})
+        state = {"question": question, "history": list(history), "start": time.perf_counter(),
+                 "settings": settings, "model": model}
+        return self.prepare_chain.invoke(state)
+
+    def respond(self, prepared: dict[str, Any]) -> Iterator[Event]:
+        """Second half: the answer (generated or extracted) with checked citations, as events."""
+        yield from self.respond_chain.stream(prepared)
 
     # -- chain steps ---------------------------------------------------------------------
     def _rewrite(self, state: dict[str, Any]) -> dict[str, Any]:
-        question, history = state["question"], state["history"]
+        question, history, model = state["question"], state["history"], state["model"]
         rewritten = None
         if history:
-            if self.model is not None:
+            if model is not None:
                 lang = detect_language(question)
                 trimmed = [(q, a[:HISTORY_ANSWER_CHARS]) for q, a in history]
-                rewritten = model_rewrite(question, trimmed, self.model, self.prompts[lang])
+                rewritten = model_rewrite(question, trimmed, model, self.prompts[lang])
             else:
                 rewritten = carry_terms(question, history, self.retriever.glossary)
         return {**state, "rewritten": rewritten, "rewrite_ms": _ms(state["start"])}
 
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
-        s = self.settings
+        s = state["settings"]
         standalone = state["rewritten"] or state["question"]
         began = time.perf_counter()
         passages = self.retriever.search(standalone, k=max(s.answer_passages, s.top_k))
@@ -189,24 +214,25 @@ class Answerer:
             yield from self._respond_one(state)
 
     def _respond_one(self, state: dict[str, Any]) -> Iterator[Event]:
-        s = self.settings
+        s, model = state["settings"], state["model"]
         passages: list[Passage] = state["passages"][: s.answer_passages]
         lang = detect_language(state["question"])
         messages = self.prompts[lang].messages
         assessment = state["assessment"]
         yield Retrieved(state["rewritten"], passages)
         answer = Answer(
-            question=state["question"], answer="", declined=False, mode=self.mode,
-            model=self.model.name if self.model else None, rewritten_question=state["rewritten"],
+            question=state["question"], answer="", declined=False,
+            mode="generative" if model is not None else "extractive",
+            model=model.name if model is not None else None, rewritten_question=state["rewritten"],
             citations=[], lang=lang, support=assessment.support,
-            label=messages["extractive_label"] if self.model is None else "",
+            label=messages["extractive_label"] if model is None else "",
         )
         first_token_ms = None
         if assessment.declined:
             answer.answer, answer.declined, answer.decline_reason = messages["decline"], True, assessment.reason
             yield Token(answer.answer)
             first_token_ms = _ms(state["start"])
-        elif self.model is None:
+        elif model is None:
             terms = question_terms(state["standalone"], self.retriever.glossary, self.retriever.index.compact_text(),
                                    max(self.retriever.index.count, 1))
             picks = pick_sentences(terms, passages, s.extract_sentences)
@@ -219,7 +245,7 @@ class Answerer:
             yield Token(answer.answer)
             first_token_ms = _ms(state["start"])
         else:
-            model, prompt = self.model, self.prompts[lang]
+            prompt = self.prompts[lang]
             budget = model.n_ctx - s.max_tokens
             fitted = fit_passages(passages, lambda ps: model.count(prompt.answer_messages(state["standalone"], ps)),
                                   budget)

@@ -318,6 +318,33 @@ def models(ctx, folder: Path | None) -> None:
             click.echo(f"{size}  {info.architecture:<10} {info.file_type:<10} {ctx_len:<10} {info.name}  {info.path}")
 
 
+@main.command()
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model to start with.")
+@click.option("--host", help="Listen address (default: setting ui_host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: setting ui_port, 7860).")
+@click.option("--auth", help="Require a login, given as user:password.")
+@click.option("--share", is_flag=True, help="Also publish through a public Gradio link (off by default: private).")
+@click.pass_context
+def ui(ctx, model_path: Path | None, host: str | None, port: int | None, auth: str | None, share: bool) -> None:
+    """Open the chat in your browser (http://127.0.0.1:7860 by default)."""
+    from .app import NotesApp
+    from .ui import launch_ui
+
+    settings = _settings(ctx)
+    if model_path is not None:
+        settings = settings.model_copy(update={"model": model_path})
+    credentials = None
+    if auth is not None:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise UserError("Give --auth as user:password.")
+        credentials = (user, password)
+    app = NotesApp.from_settings(settings)
+    host, port = host or settings.ui_host, port or settings.ui_port
+    click.echo(f"notes-chat on http://{host}:{port} (Ctrl+C to stop)")
+    launch_ui(app, host=host, port=port, auth=credentials, share=share)
+
+
 @main.command("settings")
 @click.pass_context
 def show_settings(ctx) -> None:

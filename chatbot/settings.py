@@ -98,6 +98,10 @@ class Settings(BaseSettings):
         0.42, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
     )
 
+    # --- browser app ---------------------------------------------------------------------
+    ui_host: str = Field("127.0.0.1", description="Address 'chatbot ui' listens on (loopback: only this machine).")
+    ui_port: int = Field(7860, ge=1, le=65535, description="Port of 'chatbot ui'.")
+
     @property
     def effective_models_dir(self) -> Path:
         return self.models_dir or self.data_dir / "models"

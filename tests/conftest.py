@@ -151,3 +151,41 @@ def tiny_gguf_b(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("models-b") / "tiny-b.gguf"
     return write_random_gguf(path, replace(TINY, context=32768, layers=1), seed=1, name="tiny-b")
+
+
+# ------------------------------------------------------------------ the browser app
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_app(tmp_path_factory, real_embedder, tiny_gguf):
+    """The real app on a loopback port: a writable copy of the bundled corpus (indexed with the
+    real model) and a models folder holding the tiny GGUF.  Yields (NotesApp, url)."""
+    from chatbot.answer import Answerer
+    from chatbot.app import NotesApp
+    from chatbot.ingest import ingest
+    from chatbot.retrieve import build_retriever
+    from chatbot.ui import launch_ui
+
+    root = tmp_path_factory.mktemp("app")
+    corpus = Path(shutil.copytree(BUNDLED_CORPUS, root / "corpus"))
+    models = root / "models"
+    models.mkdir()
+    shutil.copy(tiny_gguf, models / "tiny-a.gguf")
+    settings = Settings(corpus_dir=corpus, data_dir=root / "data", models_dir=models, max_tokens=24)
+    ingest(settings, embedder=real_embedder)
+    retriever = build_retriever(settings)
+    retriever.embedder = real_embedder
+    app = NotesApp(settings, Answerer(settings, retriever))
+    port = free_port()
+    demo = launch_ui(app, host="127.0.0.1", port=port, auth=None, share=False, block=False)
+    yield app, f"http://127.0.0.1:{port}/"
+    demo.close()
+    app.answerer.set_model(None)

@@ -1,0 +1,205 @@
+"""What the browser app can do, independent of Gradio: ask, swap models, list, view and add notes.
+
+``NotesApp`` holds the state shared by every browser session: the answer chain (with its one
+loaded model) and the index.  Per-session state (the conversation) is passed in by the caller.
+Re-indexing takes the index lock for writing; questions take it for reading while they
+retrieve (in parallel with each other), so an ingest never changes the index under a running
+retrieval.  Notes are viewed by note id from the index
+manifest, never by a path from the browser, so nothing outside the indexed corpus is served.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import CorpusError, UserError
+
+if TYPE_CHECKING:
+    from .answer import Answerer, Event
+    from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+UPLOAD_SUFFIXES = (".md", ".txt", ".pdf")
+EXTRACTIVE = ""  # the model picker's value for "no model"
+
+
+class ReadWriteLock:
+    """Many readers (questions retrieving) or one writer (a re-index); the stdlib has none."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and self._readers == 0)
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class NoteView:
+    title: str
+    text: str
+    locations: list[str]
+
+
+class NotesApp:
+    """The operations behind the UI and its API."""
+
+    def __init__(self, settings: Settings, answerer: Answerer):
+        self.settings = settings
+        self.answerer = answerer
+        self.index_lock = ReadWriteLock()
+        self.warmed = threading.Event()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NotesApp:
+        from .answer import Answerer
+
+        return cls(settings, Answerer.from_settings(settings))
+
+    def warm_in_background(self) -> threading.Thread:
+        """Load the embedding model and open the index while the page is already served."""
+
+        def warm() -> None:
+            try:
+                self.answerer.retriever.index.warm()
+                self.answerer.retriever.embedder.warm()
+            except Exception:  # noqa: BLE001 - the first question reports any real problem
+                log.exception("warm-up failed")
+            finally:
+                self.warmed.set()
+
+        thread = threading.Thread(target=warm, name="warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    # -- questions ----------------------------------------------------------------------
+    def prepare(self, question: str, history: list[tuple[str, str]], **overrides: Any) -> dict[str, Any]:
+        with self.index_lock.read():
+            return self.answerer.prepare(question, history, **overrides)
+
+    def respond(self, prepared: dict[str, Any]) -> Iterator[Event]:
+        return self.answerer.respond(prepared)
+
+    def ask(self, question: str) -> dict[str, Any]:
+        """One answer as the JSON contract of ``chatbot ask --json`` (the UI's /ask API)."""
+        from .answer import Done
+
+        for event in self.respond(self.prepare(question, [])):
+            if isinstance(event, Done):
+                return event.answer.to_json()
+        raise RuntimeError("no answer")  # pragma: no cover
+
+    # -- models -------------------------------------------------------------------------
+    def model_choices(self) -> list[tuple[str, str]]:
+        """(label, value) for the picker: no model first, then GGUF files of the models folder."""
+        from .llm import list_models
+
+        choices = [("No model (extractive)", EXTRACTIVE)]
+        for info in list_models(self.settings.effective_models_dir):
+            size = f"{info.size_bytes / 2**20:.0f} MiB"
+            label = f"{info.path.name} ({info.architecture or '?'}, {size})" if not info.error else f"{info.path.name} ({info.error})"
+            choices.append((label, str(info.path)))
+        current = self.answerer.model
+        if current is not None and str(current.path) not in {v for _, v in choices}:
+            choices.append((f"{current.path.name} (loaded)", str(current.path)))
+        return choices
+
+    def current_model(self) -> str:
+        return str(self.answerer.model.path) if self.answerer.model is not None else EXTRACTIVE
+
+    def load_model(self, value: str) -> str:
+        """Switch to the GGUF at ``value`` (EXTRACTIVE: none); UserError keeps the previous model."""
+        path = Path(value.strip()).expanduser() if value.strip() else None
+        self.answerer.set_model(path)
+        return f"Loaded {self.answerer.model.name}." if path else "No model loaded: answers are extracted passages."
+
+    # -- notes --------------------------------------------------------------------------
+    def files(self) -> list[list[Any]]:
+        """[file, notes, KiB] per indexed file."""
+        manifest = self.answerer.retriever.index.manifest
+        rows = []
+        for entry in manifest.get("files", {}).values():
+            rows.append([entry.get("label", ""), len(entry.get("notes", [])), round(entry.get("size", 0) / 1024, 1)])
+        return sorted(rows)
+
+    def note(self, note_id: str) -> NoteView | None:
+        """The whole note with this id, from the index manifest (never from a path)."""
+        from .load import content_hash
+
+        for entry in self.answerer.retriever.index.manifest.get("files", {}).values():
+            for note in entry.get("notes", []):
+                if content_hash(note["text"]) == note_id:
+                    locations = [f"{loc['source']}:L{loc['line_start']}-{loc['line_end']}" for loc in note["locations"]]
+                    return NoteView(note.get("title", ""), note["text"], locations)
+        return None
+
+    def add_notes(self, uploads: list[Path]) -> tuple[list[str], list[str]]:
+        """Copy acceptable uploads into the notes folder; (added names, one sentence per rejected file)."""
+        added, rejected = [], []
+        for upload in uploads:
+            try:
+                added.append(self._accept(upload))
+            except UserError as e:
+                rejected.append(str(e))
+        return added, rejected
+
+    def _accept(self, upload: Path) -> str:
+        from .load import load_file
+
+        name = re.sub(r"[^\w.\- ]", "_", Path(upload.name).name).lstrip(".") or "note.txt"
+        if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+            raise UserError(f"{name}: only .md, .txt and .pdf notes can be added.")
+        notes = load_file(upload, upload.parent, int(self.settings.max_file_mb * 1e6))  # CorpusError says why
+        if not notes:
+            raise CorpusError(f"{name} has no text to index.")
+        folder = self.settings.corpus_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        counter = 1
+        while target.exists():  # never overwrite a note
+            target = folder / f"{Path(name).stem}-{counter}{Path(name).suffix}"
+            counter += 1
+        shutil.copyfile(upload, target)
+        return target.name
+
+    def reindex(self, progress: Callable[[str], None] | None = None) -> str:
+        """Incremental ingest of the notes folder, then serve the new index; the summary sentence."""
+        from .ingest import ingest
+
+        with self.index_lock.write():
+            if progress:
+                progress("Indexing…")
+            report = ingest(self.settings, embedder=self.answerer.retriever.embedder)
+            self.answerer.reload_index()
+        return report.summary()

@@ -1,0 +1,122 @@
+"""Present stage: an ``Answer`` rendered for the browser (chat message, sources panel, note view).
+
+Pure functions from data to Markdown/HTML strings, so they are tested without a browser.  Note
+text is always HTML-escaped: notes are data and may contain markup.  Citation markers ``[n]``
+become chips linking to ``#src-<turn>-<n>``; a small script (``CHIP_SCRIPT``) scrolls to and
+highlights the passage on click.  Left out: any answer logic (that is ``answer.py``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .answer import Answer
+    from .cite import Citation
+
+_MARKER_RE = re.compile(r"\[(\d+)\]")
+
+CSS = """
+a.chip { display:inline-block; min-width:1.4em; padding:0 .35em; margin:0 .1em; border-radius:.7em;
+         background:#e0ecff; color:#1a4fb0 !important; font-size:.8em; text-align:center; text-decoration:none; }
+.declined { border-left:4px solid #d97706; background:#fff7e6; padding:.4em .7em; border-radius:4px; }
+.badge { display:inline-block; padding:.15em .6em; border-radius:1em; background:#eef2f7; font-size:.85em; }
+.badge.gen { background:#e7f6ec; }
+.src { border:1px solid #dde3ea; border-radius:6px; padding:.5em .7em; margin:.5em 0; scroll-margin:4em; }
+.src.hl { outline:3px solid #f59e0b; background:#fffbeb; }
+.src .meta { color:#5b6675; font-size:.85em; }
+.src mark { background:#fde68a; }
+.src.related { border-style:dashed; }
+.note-view { white-space:pre-wrap; }
+"""
+
+# Chips link to "#src-<turn>-<n>"; intercept the click so the sources panel scrolls, not the page.
+CHIP_SCRIPT = """
+<script>
+document.addEventListener('click', function (event) {
+  const chip = event.target.closest('a[href^="#src-"]');
+  if (!chip) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const target = document.getElementById(chip.getAttribute('href').slice(1));
+  if (!target) return;
+  document.querySelectorAll('.src.hl').forEach(function (el) { el.classList.remove('hl'); });
+  target.classList.add('hl');
+  target.scrollIntoView({behavior: 'smooth', block: 'center'});
+}, true);
+</script>
+"""
+
+
+def mode_badge(model_name: str | None) -> str:
+    if model_name:
+        return f'<span class="badge gen">model: {html.escape(model_name)}</span>'
+    return '<span class="badge">extracted passages (no model loaded)</span>'
+
+
+def chip(turn: int, n: int) -> str:
+    return f'<a class="chip" href="#src-{turn}-{n}">{n}</a>'
+
+
+def answer_markdown(answer: Answer, turn: int, related_label: str) -> str:
+    """The chat message: label, answer with citation chips, or a marked decline with related notes."""
+    text = html.escape(answer.answer, quote=False)
+    if answer.declined:
+        related = " ".join(chip(turn, c.n) + " " + html.escape(c.title) for c in answer.related)
+        body = f'<div class="declined">{text}</div>'
+        return body + (f"\n\n{html.escape(related_label)} {related}" if related else "")
+    body = _MARKER_RE.sub(lambda m: chip(turn, int(m.group(1))), text).replace("\n", "  \n")
+    label = f"*{html.escape(answer.label)}*\n\n" if answer.label else ""
+    flags = f"\n\n<small>{len(answer.uncited)} sentence(s) cite no passage.</small>" if answer.uncited else ""
+    return label + body + flags
+
+
+def _highlighted(citation: Citation) -> str:
+    text = citation.text
+    if citation.span:
+        start, end = citation.span
+        return (html.escape(text[:start]) + "<mark>" + html.escape(text[start:end]) + "</mark>"
+                + html.escape(text[end:]))
+    return html.escape(text)
+
+
+def _card(citation: Citation, turn: int, related: bool) -> str:
+    where = html.escape(citation.sources[0] if citation.sources else citation.source)
+    extra = " · ".join(html.escape(x) for x in (citation.category, citation.date) if x)
+    also = (f" · also in {len(citation.sources) - 1} more file(s)" if len(citation.sources) > 1 else "")
+    return (
+        f'<div class="src{" related" if related else ""}" id="src-{turn}-{citation.n}">'
+        f'<div class="meta"><b>[{citation.n}]</b> {html.escape(citation.title)}<br>{where}'
+        f'{" · " + extra if extra else ""}{also}</div>'
+        f'<div class="text">{_highlighted(citation)}</div></div>'
+    )
+
+
+def sources_html(answer: Answer | None, turn: int, related_label: str) -> str:
+    """The sources panel for one answer: cited passages (supporting sentence marked) or related notes."""
+    if answer is None:
+        return '<p class="meta">Sources of the current answer appear here.</p>'
+    if answer.declined:
+        cards = "".join(_card(c, turn, related=True) for c in answer.related)
+        return f"<p><b>{html.escape(related_label)}</b></p>{cards}"
+    if not answer.citations:
+        return '<p class="meta">This answer cites no passage.</p>'
+    return "".join(_card(c, turn, related=False) for c in answer.citations)
+
+
+def note_choices(answer: Answer | None) -> list[tuple[str, str]]:
+    """(label, note_id) for the 'view note' picker: the notes cited by (or related to) the answer."""
+    if answer is None:
+        return []
+    cited: Sequence[Citation] = answer.related if answer.declined else answer.citations
+    return [(f"[{c.n}] {c.title}", c.note_id) for c in cited]
+
+
+def note_html(text: str, title: str, locations: Sequence[str]) -> str:
+    """A whole note, escaped, with every file and line span it appears in."""
+    where = ", ".join(html.escape(x) for x in locations)
+    return (f'<div class="src"><div class="meta"><b>{html.escape(title)}</b><br>{where}</div>'
+            f'<div class="note-view">{html.escape(text)}</div></div>')

@@ -1,0 +1,140 @@
+"""The browser app as a person uses it: real Chromium (Debian's), real Gradio, real index and model.
+
+Needs /usr/bin/chromium (``.ci/run`` installs it).  Screenshots of the main states are written
+to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = REPO / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, served_app):
+    _, url = served_app
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    yield page
+    page.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def ask(page, question: str) -> str:
+    """Type, send, wait for the finished answer; the last bot message's text."""
+    before = page.locator('#chat [data-testid="bot"]').count()
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(
+        """n => { const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+                   return bots.length > n && !bots[bots.length - 1].innerText.includes('▌'); }""",
+        arg=before, timeout=60_000,
+    )
+    page.wait_for_timeout(300)  # the sources panel updates in the same event
+    return page.locator('#chat [data-testid="bot"]').last.inner_text()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_chinese_answer_has_chips_that_highlight_their_passage(page):
+    text = ask(page, "梯度检查点是怎么节省显存的？")
+    assert "激活值" in text and "extracted passages" in page.inner_text("#badge")
+    chips = page.locator('#chat [data-testid="bot"] a.chip')
+    assert chips.count() >= 1
+    chips.first.click()
+    highlighted = page.locator("#sources .src.hl")
+    highlighted.wait_for(timeout=5_000)
+    assert highlighted.count() == 1 and "梯度检查点" in highlighted.inner_text()
+    assert page.locator("#sources .src.hl mark").count() == 1  # the supporting sentence is marked
+    shot(page, "chat-zh-cited")
+
+
+def test_english_answer_and_follow_up(page):
+    text = ask(page, "How much GPU memory does full fine-tuning of Qwen1.5-7B-Chat need?")
+    assert "160GB" in text and page.locator('#chat [data-testid="bot"] a.chip').count() >= 1
+    follow = ask(page, "and the 72B one?")
+    assert "1600GB" in follow  # the conversation carried Qwen1.5 into the follow-up
+
+
+def test_not_in_notes_is_declined_with_related_notes(page):
+    ask(page, "Qwen2 支持的最大上下文长度是多少？")
+    declined = page.locator('#chat [data-testid="bot"] .declined').last
+    assert declined.inner_text() == "你的笔记里没有这个内容。"
+    assert page.locator("#sources .src.related").count() >= 1
+    shot(page, "declined")
+
+
+def test_view_whole_note(page):
+    ask(page, "What is LoRA?")
+    page.click("#note-pick input")
+    page.get_by_role("option").first.click()
+    page.click("#view-note")
+    page.locator("#note-view .note-view").wait_for(timeout=10_000)
+    assert "LoRA" in page.inner_text("#note-view") or "Lora" in page.inner_text("#note-view")
+
+
+def test_switch_to_a_gguf_model_and_back(page, served_app):
+    app, _ = served_app
+    open_tab(page, "Model")
+    page.fill("#model-path textarea, #model-path input", "/no/such/model.gguf")
+    page.click("#load-model")
+    page.locator("#model-status").get_by_text("does not exist").wait_for(timeout=30_000)
+    assert "extracted passages" in page.inner_text("#badge")  # the previous (no) model stays
+    page.fill("#model-path textarea, #model-path input", "")
+    page.click("#model-pick input")
+    page.get_by_role("option", name="tiny-a.gguf").click()
+    page.click("#load-model")
+    page.locator("#model-status").get_by_text("Loaded random-llama").wait_for(timeout=30_000)
+    assert "random-llama" in page.inner_text("#badge")
+    ask(page, "What is gradient checkpointing?")  # a streamed (gibberish) generated answer arrives
+    shot(page, "generative")
+    page.click("#model-pick input")
+    page.get_by_role("option", name="No model (extractive)").click()
+    page.click("#load-model")
+    page.locator("#model-status").get_by_text("No model loaded").wait_for(timeout=30_000)
+    assert app.answerer.model is None and "extracted passages" in page.inner_text("#badge")
+
+
+def test_upload_a_note_ask_about_it_and_reject_a_bad_file(page, tmp_path):
+    note = tmp_path / "rope-notes.md"
+    note.write_text("# Zebra attention\nZebra attention 是一种把注意力头分成黑白两组交替计算的方法。\n", encoding="utf-8")
+    bad = tmp_path / "virus.exe"
+    bad.write_bytes(b"MZ\x00\x00")
+    open_tab(page, "Notes")
+    page.set_input_files("#upload input[type=file]", [str(note), str(bad)])
+    page.locator("#notes-status").get_by_text("1 added").wait_for(timeout=120_000)
+    status = page.inner_text("#notes-status")
+    assert "Added rope-notes.md" in status and "virus.exe: only .md, .txt and .pdf" in status
+    assert "rope-notes.md" in page.inner_text("#files")
+    shot(page, "upload")
+    open_tab(page, "Sources")
+    ask(page, "What is Zebra attention?")
+    assert "rope-notes.md" in page.inner_text("#sources")

@@ -1,0 +1,47 @@
+"""Rendering answers for the browser: chips, escaping, declines, highlighted sources."""
+
+from __future__ import annotations
+
+from chatbot.answer import Answer
+from chatbot.cite import citation_for
+from chatbot.present import answer_markdown, mode_badge, note_choices, note_html, sources_html
+from tests.conftest import passage
+
+PASSAGE = passage("前文。梯度检查点以计算换显存。<script>alert(1)</script>", 0)
+
+
+def answer(**kw) -> Answer:
+    base = dict(question="q", answer="梯度检查点以计算换显存。 [1]", declined=False, mode="extractive", model=None,
+                rewritten_question=None, citations=[citation_for(1, PASSAGE, (3, 15))], label="Extracted")
+    return Answer(**{**base, **kw})
+
+
+def test_markers_become_chips_linking_to_this_turns_sources():
+    text = answer_markdown(answer(), turn=4, related_label="Related")
+    assert '<a class="chip" href="#src-4-1">1</a>' in text and "*Extracted*" in text
+
+
+def test_note_markup_is_escaped_everywhere():
+    a = answer(answer="<b>bold</b> [1]")
+    assert "<b>" not in answer_markdown(a, 1, "R") and "&lt;b&gt;" in answer_markdown(a, 1, "R")
+    panel = sources_html(a, 1, "R")
+    assert "<script>" not in panel and "&lt;script&gt;" in panel
+    assert "<script>" not in note_html(PASSAGE.text, "t", ["f:L1-1"])
+
+
+def test_sources_mark_the_supporting_sentence_and_carry_the_anchor():
+    panel = sources_html(answer(), turn=2, related_label="R")
+    assert 'id="src-2-1"' in panel and "<mark>梯度检查点以计算换显存。</mark>" in panel and "file0.txt" in panel
+
+
+def test_declined_answer_looks_different_and_lists_related_notes():
+    a = answer(answer="That is not in your notes.", declined=True, citations=[],
+               related=[citation_for(1, PASSAGE)])
+    text = answer_markdown(a, 3, "Related, but not an answer:")
+    assert text.startswith('<div class="declined">') and "Related, but not an answer:" in text
+    assert 'class="src related"' in sources_html(a, 3, "Related, but not an answer:")
+    assert note_choices(a) == [("[1] " + PASSAGE.metadata["title"], "note0")]
+
+
+def test_mode_badge_names_the_model_or_says_extractive():
+    assert "extracted passages" in mode_badge(None) and "tiny &lt;x&gt;" in mode_badge("tiny <x>")
