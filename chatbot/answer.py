@@ -124,6 +124,11 @@ class Answerer:
         path = model_path or settings.model
         if path is not None:
             answerer.set_model(path)
+        elif settings.llm_base_url:
+            from .llm_remote import RemoteModel
+
+            answerer.model = RemoteModel(settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key,
+                                         n_ctx=settings.llm_context, seed=settings.seed)
         return answerer
 
     # -- model swap ---------------------------------------------------------------------

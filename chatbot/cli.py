@@ -162,6 +162,21 @@ def bench_generation(ctx, model_path: Path | None, runs: int, max_tokens: int, o
     _write(out, results)
 
 
+@bench.command("load")
+@click.option("--users", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--seconds", type=click.FloatRange(1, 3600), default=120, show_default=True)
+@click.option("--questions", type=click.IntRange(0, 100_000), default=500, show_default=True,
+              help="Long-session length in one process (0: skip).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench-load.json"),
+              show_default=True)
+@click.pass_context
+def bench_load(ctx, users: int, seconds: float, questions: int, out: Path) -> None:
+    """Concurrent users through the app's /ask API (loopback), and memory over a long session."""
+    from .bench_load import run_load_bench
+
+    _write(out, run_load_bench(_settings(ctx.parent), users, seconds, questions, echo=click.echo))
+
+
 def _write(out: Path, results: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -343,6 +358,23 @@ def ui(ctx, model_path: Path | None, host: str | None, port: int | None, auth: s
     host, port = host or settings.ui_host, port or settings.ui_port
     click.echo(f"notes-chat on http://{host}:{port} (Ctrl+C to stop)")
     launch_ui(app, host=host, port=port, auth=credentials, share=share)
+
+
+@main.command()
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model (default: extractive).")
+@click.option("--host", help="Listen address (default: setting ui_host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: setting serve_port, 8080).")
+@click.pass_context
+def serve(ctx, model_path: Path | None, host: str | None, port: int | None) -> None:
+    """Serve an OpenAI-compatible /v1/chat/completions over your notes (citations in extra fields)."""
+    from .answer import Answerer
+    from .serve import run_server
+
+    settings = _settings(ctx)
+    host, port = host or settings.ui_host, port or settings.serve_port
+    answerer = Answerer.from_settings(settings, model_path)
+    click.echo(f"notes-chat API on http://{host}:{port}/v1 (model id 'notes-chat'; Ctrl+C to stop)")
+    run_server(answerer, host, port)
 
 
 @main.command("settings")

@@ -148,12 +148,19 @@ class IndexReader:
             if self._collection is None:
                 try:
                     client = _chroma_client(self.gen / "chroma")
-                    self._collection = client.get_collection(self._collection_name, embedding_function=None)
+                    collection = client.get_collection(self._collection_name, embedding_function=None)
+                    stored = collection.count()
                 except Exception as e:
                     raise UserError(
                         f"The vector index in {self.gen} cannot be opened ({type(e).__name__}); "
                         "run 'chatbot ingest --rebuild'."
                     ) from e
+                if stored != self.count:  # never serve a store that disagrees with its manifest
+                    raise UserError(
+                        f"The vector index in {self.gen} is damaged ({stored} vectors for {self.count} chunks); "
+                        "run 'chatbot ingest --rebuild'."
+                    )
+                self._collection = collection
             return self._collection
 
     def _lexical(self):

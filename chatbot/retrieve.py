@@ -16,6 +16,7 @@ English question can match Chinese notes offline.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 Mode = Literal["hybrid", "dense", "lexical"]
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Passage:
 
 def check_question(question: str, max_chars: int) -> str:
     """The question stripped of control characters, or QuestionError with what to do."""
+    question = _ANSI_RE.sub("", question)  # colour codes pasted from a terminal
     cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
     if not cleaned:
         raise QuestionError("The question is empty; type a question about your notes.")

@@ -98,9 +98,18 @@ class Settings(BaseSettings):
         0.42, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
     )
 
+    # --- scale-out: a remote model ------------------------------------------------------
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1) used instead of a local GGUF."
+    )
+    llm_model: str = Field("local", description="Model id to request from llm_base_url.")
+    llm_api_key: str = Field("none", description="API key for llm_base_url (local servers ignore it).")
+    llm_context: int = Field(4096, ge=256, description="Context size of the remote model, for fitting passages.")
+
     # --- browser app ---------------------------------------------------------------------
     ui_host: str = Field("127.0.0.1", description="Address 'chatbot ui' listens on (loopback: only this machine).")
     ui_port: int = Field(7860, ge=1, le=65535, description="Port of 'chatbot ui'.")
+    serve_port: int = Field(8080, ge=1, le=65535, description="Port of 'chatbot serve' (OpenAI-compatible API).")
 
     @property
     def effective_models_dir(self) -> Path:

@@ -57,3 +57,38 @@ def test_killed_ingest_leaves_the_last_complete_index(tmp_path, real_embedder):
     after = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model))
     assert after.count == count_before + 600 == len(set(after.collection.get(include=[])["ids"]))
     assert all((g / "manifest.json").is_file() for g in root.glob("gen-*"))  # the killed one was pruned
+
+
+@pytest.mark.parametrize("delay", [0.2, 2.0, 4.5])
+def test_kill_at_several_points_never_serves_a_partial_index(tmp_path, real_embedder, delay):
+    """Whenever the kill lands (start, embedding, writing), the index is the old one or the new
+    one complete, never in between; a re-run converges with no duplicate or orphan chunks."""
+    corpus = shutil.copytree(BUNDLED_CORPUS, tmp_path / "corpus")
+    settings = Settings(corpus_dir=corpus, data_dir=tmp_path / "data")
+    ingest(settings, embedder=real_embedder)
+    name = collection_name(settings.embedding_model)
+    root = index_root(settings.data_dir, name)
+    count_before = IndexReader.open(settings.data_dir, name).count
+    new = 200
+    (corpus / "extra.txt").write_text(
+        "\n\n".join(f"第{i}条补充笔记：量化的第{i}个细节，分组大小为{i % 9}。" for i in range(new)) + "\n", encoding="utf-8"
+    )
+    env = {**os.environ, "NOTES_CHAT_DATA_DIR": str(settings.data_dir), "NOTES_CHAT_CORPUS_DIR": str(corpus)}
+    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "ingest", "-q"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(root.glob("gen-*"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(delay)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    reader = IndexReader.open(settings.data_dir, name)
+    assert reader.count in (count_before, count_before + new)  # old or new, never partial
+    assert len(set(reader.collection.get(include=[])["ids"])) == reader.count
+    ingest(settings, embedder=real_embedder)
+    after = IndexReader.open(settings.data_dir, name)
+    ids = after.collection.get(include=[])["ids"]
+    assert after.count == count_before + new == len(ids) == len(set(ids)) == len(after.manifest["chunk_ids"])
+    assert all((g / "manifest.json").is_file() for g in root.glob("gen-*"))
