@@ -154,7 +154,8 @@ class Answerer:
         from .embed import collection_name
         from .index import IndexReader
 
-        self.retriever.index = IndexReader.open(self.settings.data_dir, collection_name(self.settings.embedding_model))
+        self.retriever.index = IndexReader.open(self.settings.data_dir, collection_name(self.settings.embedding_model),
+                                              self.settings.chroma_url)
 
     # -- asking -------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:

@@ -116,7 +116,8 @@ def load_users(settings: Settings, users: int, seconds: float, echo: Callable[[s
                        "max": round(max(latencies, default=0.0), 1)},
         "answers_per_s": round(len(latencies) / seconds, 1),
         "server_rss_mb": {"start": round(memory[0], 1), "after_first_quarter": round(quarter, 1),
-                          "end": round(memory[-1], 1), "max": round(max(memory), 1)},
+                          "end": round(memory[-1], 1), "max": round(max(memory), 1),
+                          "every_5_s": [round(m, 1) for m in memory[::5]]},
     }
     echo(f"{users} users, {seconds:.0f} s: {len(latencies)} answers, {len(errors)} errors, "
          f"p50 {result['latency_ms']['p50']} ms, p95 {result['latency_ms']['p95']} ms; "

@@ -12,6 +12,11 @@ model re-embeds instead of mixing vectors)::
 A writer copies the current generation, changes the copy, and only then points CURRENT at it,
 so a crash mid-ingest leaves readers on the last complete index.  Old generations are pruned.
 
+With a Chroma server (setting ``chroma_url``) the vectors of generation ``gen-<id>`` live in the
+server collection ``<collection>-gen-<id>`` instead of ``gen-<id>/chroma/``; everything else (BM25,
+manifest, CURRENT) stays local, and the same copy-then-flip protocol applies: a new generation
+copies the current collection on the server, and pruning drops superseded collections.
+
 Left out: what to add or delete (``ingest.py`` decides) and fusion (``retrieve.py``).
 """
 
@@ -116,10 +121,32 @@ def _release_client(client) -> None:
         log.debug("could not clear chroma system cache", exc_info=True)
 
 
+def _http_client(url: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    https = parsed.scheme == "https"
+    try:
+        return chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=parsed.port or (443 if https else 8000),
+                                   ssl=https, settings=ChromaSettings(anonymized_telemetry=False))
+    except Exception as e:  # chromadb raises ValueError, httpx errors, ... for an unreachable server
+        raise UserError(f"The Chroma server at {url} cannot be reached; start it or fix the chroma_url setting.") from e
+
+
+def _store(gen: Path, collection: str, chroma_url: str | None) -> tuple[Any, str]:
+    """(client, collection name) holding one generation's vectors: its folder, or the server."""
+    if chroma_url:
+        return _http_client(chroma_url), f"{collection}-{gen.name}"
+    return _chroma_client(gen / "chroma"), collection
+
+
 class IndexReader:
     """Read side of one generation: dense search, lexical search, fetch by id."""
 
-    def __init__(self, gen: Path, collection: str):
+    def __init__(self, gen: Path, collection: str, chroma_url: str | None = None):
+        self.chroma_url = chroma_url
         self.gen = gen
         self.manifest = read_manifest(gen)
         self._collection_name = collection
@@ -132,11 +159,11 @@ class IndexReader:
         self._compact: str | None = None
 
     @classmethod
-    def open(cls, data_dir: Path, collection: str) -> IndexReader:
+    def open(cls, data_dir: Path, collection: str, chroma_url: str | None = None) -> IndexReader:
         gen = current_generation(index_root(data_dir, collection))
         if gen is None:
             raise IndexMissingError("No index yet for this embedding model; run 'chatbot ingest' first.")
-        return cls(gen, collection)
+        return cls(gen, collection, chroma_url)
 
     @property
     def count(self) -> int:
@@ -147,13 +174,15 @@ class IndexReader:
         with self._lock:
             if self._collection is None:
                 try:
-                    client = _chroma_client(self.gen / "chroma")
-                    collection = client.get_collection(self._collection_name, embedding_function=None)
+                    client, name = _store(self.gen, self._collection_name, self.chroma_url)
+                    collection = client.get_collection(name, embedding_function=None)
                     stored = collection.count()
                 except Exception as e:
+                    where = f"on the Chroma server {self.chroma_url}" if self.chroma_url else f"in {self.gen}"
                     raise UserError(
-                        f"The vector index in {self.gen} cannot be opened ({type(e).__name__}); "
-                        "run 'chatbot ingest --rebuild'."
+                        f"The vector index {where} cannot be opened ({type(e).__name__}); "
+                        + ("check that the server runs, or " if self.chroma_url else "")
+                        + "run 'chatbot ingest --rebuild'."
                     ) from e
                 if stored != self.count:  # never serve a store that disagrees with its manifest
                     raise UserError(
@@ -252,26 +281,32 @@ class IndexReader:
 class IndexWriter:
     """Builds the next generation from a copy of the current one; ``commit`` publishes it."""
 
-    def __init__(self, data_dir: Path, collection: str, embedding_model: str, fresh: bool = False):
+    def __init__(self, data_dir: Path, collection: str, embedding_model: str, fresh: bool = False,
+                 chroma_url: str | None = None):
         self.root = index_root(data_dir, collection)
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock_file = _acquire_writer_lock(self.root)
-        prune_generations(self.root)
+        self.chroma_url = chroma_url
+        prune_generations(self.root, chroma_url)
         self._model = embedding_model
         base = None if fresh else current_generation(self.root)
         # Names sort by creation time; the pid lets prune_generations spot a killed writer.
         self.gen = self.root / f"gen-{time.time_ns():016x}-{os.getpid()}"
         if base is not None:
-            shutil.copytree(base, self.gen, ignore=shutil.ignore_patterns("*.tmp"))
+            ignore = ("*.tmp", "chroma") if chroma_url else ("*.tmp",)
+            shutil.copytree(base, self.gen, ignore=shutil.ignore_patterns(*ignore))
             tokens = json.loads((self.gen / "tokens.json").read_text(encoding="utf-8"))
             self._tokens: dict[str, list[str]] = dict(zip(tokens["ids"], tokens["tokens"]))
         else:
             self.gen.mkdir(parents=True)
             self._tokens = {}
-        self._client = _chroma_client(self.gen / "chroma")
+        self._client, self._name = _store(self.gen, collection, chroma_url)
         self._collection = self._client.get_or_create_collection(
-            collection, embedding_function=None, metadata={"hnsw:space": "cosine", "embedding_model": embedding_model}
+            self._name, embedding_function=None, metadata={"hnsw:space": "cosine", "embedding_model": embedding_model}
         )
+        if chroma_url and base is not None:  # the server copy of the current generation
+            _copy_collection(self._client.get_collection(f"{collection}-{base.name}", embedding_function=None),
+                             self._collection)
 
     def delete(self, ids: list[str]) -> None:
         for start in range(0, len(ids), 5000):
@@ -303,12 +338,14 @@ class IndexWriter:
         tmp = self.root / "CURRENT.tmp"
         tmp.write_text(self.gen.name, encoding="utf-8")
         os.replace(tmp, self.root / "CURRENT")  # the one atomic step that publishes the index
-        prune_generations(self.root)
+        prune_generations(self.root, self.chroma_url)
         self._lock_file.close()
         return self.gen
 
     def abort(self) -> None:
         _release_client(self._client)
+        if self.chroma_url:
+            _drop_server_collection(self._client, self._name)
         shutil.rmtree(self.gen, ignore_errors=True)
         self._lock_file.close()
 
@@ -326,7 +363,24 @@ def _acquire_writer_lock(root: Path):
     return handle
 
 
-def prune_generations(root: Path) -> None:
+def _copy_collection(source, target, batch: int = 1000) -> None:
+    """Copy every vector, document and metadata of one server collection into another."""
+    total = source.count()
+    for offset in range(0, total, batch):
+        got = source.get(include=["embeddings", "documents", "metadatas"], limit=batch, offset=offset)
+        if got["ids"]:
+            target.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                       metadatas=got["metadatas"])
+
+
+def _drop_server_collection(client, name: str) -> None:
+    try:
+        client.delete_collection(name)
+    except Exception:  # noqa: BLE001 - already gone, or the server is down: nothing to serve from it
+        log.debug("could not delete server collection %s", name, exc_info=True)
+
+
+def prune_generations(root: Path, chroma_url: str | None = None) -> None:
     """Delete superseded generations (keeping the newest KEEP_GENERATIONS complete ones) and
     unfinished ones whose writer process is gone (an ingest that was killed)."""
     current = current_generation(root)
@@ -337,6 +391,8 @@ def prune_generations(root: Path) -> None:
         if gen in keep:
             continue
         if gen in complete or not _writer_alive(gen):
+            if chroma_url:
+                _drop_server_collection(_http_client(chroma_url), f"{root.name}-{gen.name}")
             shutil.rmtree(gen, ignore_errors=True)
 
 

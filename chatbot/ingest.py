@@ -199,7 +199,8 @@ def ingest(
 
     if rebuild or to_add or to_delete or to_relabel:
         embedder = embedder or make_embedder(settings)
-        writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild)
+        writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild,
+                             chroma_url=settings.chroma_url)
         try:
             writer.delete(to_delete)
             writer.update_metadata(to_relabel, [metas[cid] for cid in to_relabel])

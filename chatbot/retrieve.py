@@ -217,7 +217,7 @@ def build_retriever(settings: Settings, **kw: Any) -> HybridRetriever:
     from .glossary import load_glossary
     from .index import IndexReader
 
-    reader = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model))
+    reader = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model), settings.chroma_url)
     return HybridRetriever.from_settings(
         settings, reader, make_embedder(settings), load_glossary(settings.glossary_file), **kw
     )

@@ -98,7 +98,10 @@ class Settings(BaseSettings):
         0.42, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
     )
 
-    # --- scale-out: a remote model ------------------------------------------------------
+    # --- scale-out: a Chroma server and a remote model ----------------------------------
+    chroma_url: str | None = Field(
+        None, description="Chroma server (e.g. http://127.0.0.1:8000) holding the vectors instead of the data dir."
+    )
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1) used instead of a local GGUF."
     )

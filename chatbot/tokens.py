@@ -14,7 +14,9 @@ any weighting; BM25 does the weighting.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 import threading
 import unicodedata
 from functools import lru_cache
@@ -55,6 +57,9 @@ def _jieba():
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
+        # jieba's default cache, /tmp/jieba.cache, is shared by every user: one user's file makes
+        # jieba print a traceback for the next.  A per-user cache file avoids that.
+        jieba.dt.cache_file = os.path.join(tempfile.gettempdir(), f"jieba-notes-chat-{os.getuid()}.cache")
         jieba.initialize()
         return jieba
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from chatbot.answer import Answerer
 from chatbot.errors import QuestionError, UserError
-from tests.conftest import BUNDLED_CORPUS
+from tests.conftest import BUNDLED_CORPUS, REPO
 from tests.integration.test_cli import assert_one_sentence_error, run
 
 pytestmark = pytest.mark.integration
@@ -77,3 +80,34 @@ def test_empty_and_huge_files_are_skipped_with_a_reason(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "huge.txt is 6.0 MB, over the 1 MB limit" in result.stdout
     assert "Index: 1 notes" in result.stdout  # the empty file adds nothing and breaks nothing
+
+
+def test_permission_denied_file_is_skipped_with_a_reason(tmp_path):
+    import os
+    import stat
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="notes-perm-"))  # outside pytest's root-only tmp tree
+    try:
+        base.chmod(0o777)
+        notes = base / "notes"
+        notes.mkdir()
+        notes.chmod(0o777)
+        (notes / "ok.md").write_text("# LoRA\nLoRA 训练低秩矩阵。\n", encoding="utf-8")
+        secret = notes / "secret.md"
+        secret.write_text("secret\n", encoding="utf-8")
+        secret.chmod(0)
+        command = ["--corpus", str(notes), "ingest", "-q"]
+        env = {"NOTES_CHAT_DATA_DIR": str(base / "data"), "HOME": str(base)}
+        if os.geteuid() == 0:  # root reads anything: run as nobody so the permission bites
+            assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop root"
+            result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                                     "-m", "chatbot.cli", *command], capture_output=True, text=True, cwd=REPO,
+                                    env={**os.environ, **env}, timeout=300)
+        else:
+            result = run(*command, env=env)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "Skipped: secret.md cannot be read" in result.stdout and "1 added" in result.stdout
+        assert not secret.stat().st_mode & stat.S_IRUSR
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
