@@ -189,3 +189,21 @@ def served_app(tmp_path_factory, real_embedder, tiny_gguf):
     yield app, f"http://127.0.0.1:{port}/"
     demo.close()
     app.answerer.set_model(None)
+
+
+def serve_until_ready(command: list[str], probe_url: str, what: str, timeout: float = 60):
+    """Start a server process and wait until ``probe_url`` answers; the process (caller stops it)."""
+    import subprocess
+    import time
+    import urllib.request
+
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(probe_url, timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"{what} did not start")

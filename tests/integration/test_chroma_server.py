@@ -7,10 +7,7 @@ collections are dropped from the server.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,7 @@ from chatbot.answer import Answerer
 from chatbot.ingest import ingest
 from chatbot.retrieve import build_retriever
 from chatbot.settings import Settings
-from tests.conftest import BUNDLED_CORPUS, free_port
+from tests.conftest import BUNDLED_CORPUS, free_port, serve_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -28,19 +25,9 @@ pytestmark = pytest.mark.integration
 def chroma_url(tmp_path_factory):
     port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start")
+    proc = serve_until_ready([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
+                              "--host", "127.0.0.1", "--port", str(port)], url + "/api/v2/heartbeat", "chroma run")
     yield url
     proc.terminate()
     proc.wait(timeout=10)

@@ -6,17 +6,14 @@ evidence-based declines behave as with the in-process model.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from chatbot.answer import Answerer, Done, Token
 from chatbot.llm import ModelError
 from chatbot.llm_remote import RemoteModel
-from tests.conftest import free_port
+from tests.conftest import free_port, serve_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -24,22 +21,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def server_url(tiny_gguf):
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf), "--model_alias", "tiny",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/models", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start")
+    proc = serve_until_ready(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf), "--model_alias", "tiny",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192"], url + "/models", "llama_cpp.server")
     yield url
     proc.terminate()
     proc.wait(timeout=10)
