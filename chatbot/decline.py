@@ -77,7 +77,7 @@ def question_terms(question: str, glossary: Glossary | None, corpus: str, chunks
         add(name, [name], is_name=True)
     if glossary is not None:
         for phrase in glossary.english_matches(question):
-            add(phrase, [phrase, *glossary.en_to_zh[phrase]])
+            add(phrase, [phrase, *glossary.en_to_zh[phrase], *glossary.mixed_forms(phrase)])
         found = [zh for zh in glossary.zh_to_en if zh in question]
         for zh in sorted(found, key=len, reverse=True):  # 核心思想, not also 核心 and 思想
             if not any(zh in longer for longer in found if longer != zh):

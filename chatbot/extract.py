@@ -2,15 +2,18 @@
 
 Each sentence of the retrieved passages is scored by how much of the question it covers
 (the same rarity-weighted terms as the decline check: names, glossary phrases with their
-translations, content words), plus a little for the passage's retrieval rank and for
-opening its note.  The best sentence is kept with the sentence after it (answers tend to
-follow the sentence that restates the question), then up to ``max_sentences`` in all that
-score close to it, with a higher bar for other passages (each one adds a citation).  Nothing is
+translations, content words; each also weighted by its rarity among these sentences, and a
+term inside a longer one, 'actor' in 'actorcritic', not counted twice), plus the passage's
+retrieval score.  "See X for details" lines count half.  The best sentence is kept with the
+sentence after it (answers tend to follow the sentence that restates the question), then up
+to ``max_sentences`` in all that score close to it, with a higher bar for other passages (each one adds a citation).  Nothing is
 generated, so every sentence is cited and its character span in the passage is exact.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,10 +25,16 @@ if TYPE_CHECKING:
     from .retrieve import Passage
 
 RANK_WEIGHT = 1.0  # x fused retrieval score in [0, 1]: retrieval ranks whole passages better than term overlap ranks sentences
-OPENING_BONUS = 0.03  # the note's first sentence often states the point
+REFERENCE_FACTOR = 0.5  # "see X for details" lines match the question's words but answer nothing
 KEEP_RATIO = 0.6  # further sentences of the best passage must score at least this share of the best
 OTHER_PASSAGE_RATIO = 0.9  # ... and sentences of other passages this share (each adds a citation)
 FOLLOW_BEST = True  # the best sentence brings its successor: the answer often follows the matching sentence
+
+
+# "see X for details" lines and bare links point elsewhere; they are not an answer.
+_REFERENCE_RE = re.compile(
+    r"^\W*(?:更详细|详细|更多|参考|论文地址|原文|代码地址|github|🔖)|https?://|请查阅|可以查阅", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -41,15 +50,25 @@ class Extract:
 
 def score_sentences(terms: Sequence[Term], passages: Sequence[Passage]) -> list[Extract]:
     """Every sentence of every passage with its score, best first."""
-    total = sum(t.weight for t in terms) or 1.0
+    sentences = [(i, start, end, compact(p.text[start:end])) for i, p in enumerate(passages)
+                 for start, end in sentence_spans(p.text)]
+    covered = [_covered(terms, form) for *_, form in sentences]
+    n = len(sentences) or 1
+    weights = {}
+    for t in terms:
+        count = sum(1 for labels in covered if t.label in labels)
+        # Rarity among these sentences too: the topic every sentence repeats does not pick one.
+        weights[t.label] = t.weight * (math.log(1 + n / count) / math.log(1 + n) if count else 1.0)
+    total = sum(weights.values()) or 1.0
     scored = []
-    for i, p in enumerate(passages):
-        for position, (start, end) in enumerate(sentence_spans(p.text)):
-            text = p.text[start:end]
-            form = compact(text)
-            share = sum(t.weight for t in terms if any(f in form for f in t.forms)) / total
-            score = share + RANK_WEIGHT * p.score + (OPENING_BONUS if position == 0 else 0.0)
-            scored.append(Extract(i, start, end, text, score))
+    for (i, start, end, _), labels in zip(sentences, covered):
+        p = passages[i]
+        text = p.text[start:end]
+        share = sum(weights[label] for label in labels) / total
+        if _REFERENCE_RE.search(text):
+            share *= REFERENCE_FACTOR
+        score = share + RANK_WEIGHT * p.score
+        scored.append(Extract(i, start, end, text, score))
     scored.sort(key=lambda e: (-e.score, e.passage, e.start))
     return scored
 
@@ -72,6 +91,17 @@ def pick_sentences(terms: Sequence[Term], passages: Sequence[Passage], max_sente
             chosen.append(e)
     order = {p: rank for rank, p in enumerate(dict.fromkeys(e.passage for e in chosen))}
     return sorted(chosen[:max_sentences], key=lambda e: (order[e.passage], e.start))
+
+
+def _covered(terms: Sequence[Term], form: str) -> set[str]:
+    """Labels of the terms that ``form`` (a compact sentence) mentions.  Longer forms are
+    matched first and used up, so 'actor' does not count inside 'actorcritic'."""
+    found = set()
+    for _length, label, f in sorted(((len(f), t.label, f) for t in terms for f in t.forms), reverse=True):
+        if f in form:
+            found.add(label)
+            form = form.replace(f, "\0")
+    return found
 
 
 def _same(a: str, b: str) -> bool:

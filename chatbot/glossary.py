@@ -5,12 +5,19 @@ model knows little Chinese.  The glossary (``resources/glossary.tsv``: ``english
 adds the Chinese terms of the English phrases in a question, and the English terms of the
 Chinese phrases in a Chinese one.  A user may add their own file (setting ``glossary_file``).
 
+It also renders text in English (``gloss``): the glossary's English for each Chinese term, the
+Latin words as they are, in order.  The bundled MiniLM model reads English only, so the dense
+channel embeds each chunk as the mean of its own and its English rendering's vectors, and a
+Chinese question as its rendering (see ``embed.embed_documents``).
+
 Left out: translation of whole sentences (a loaded LLM can add that later).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +32,7 @@ class Glossary:
 
     en_to_zh: dict[str, tuple[str, ...]]
     zh_to_en: dict[str, tuple[str, ...]]
+    signature: str = field(default="", compare=False)  # a hash of the entries: changes when they do
 
     @classmethod
     def from_lines(cls, lines: list[str]) -> Glossary:
@@ -42,7 +50,28 @@ class Glossary:
             for term in terms:
                 if len(term) >= 2:  # single characters would match nearly every question
                     zh_to_en.setdefault(term, []).append(english.strip())
-        return cls({k: tuple(v) for k, v in en_to_zh.items()}, {k: tuple(v) for k, v in zh_to_en.items()})
+        import hashlib
+
+        digest = hashlib.sha1(repr((sorted(en_to_zh.items()), sorted(zh_to_en.items()))).encode()).hexdigest()[:12]
+        return cls(
+            {k: tuple(v) for k, v in en_to_zh.items()}, {k: tuple(v) for k, v in zh_to_en.items()}, signature=digest
+        )
+
+    @cached_property
+    def _gloss_re(self) -> re.Pattern[str]:
+        # Longest Chinese terms first, so 梯度累积 wins over 梯度 at the same position.
+        terms = sorted(self.zh_to_en, key=len, reverse=True)
+        chinese = "|".join(map(re.escape, terms)) or "(?!)"
+        return re.compile(f"(?P<zh>{chinese})|(?P<latin>[A-Za-z][A-Za-z0-9]*(?:[.+-][A-Za-z0-9]+)*)")
+
+    def gloss(self, text: str) -> str:
+        """``text`` in English words: glossary terms for its Chinese phrases, its Latin words
+        kept, in order; Chinese outside the glossary is dropped."""
+        words = [
+            self.zh_to_en[m.group("zh")][0] if m.group("zh") else m.group("latin")
+            for m in self._gloss_re.finditer(text)
+        ]
+        return " ".join(words)
 
     def english_matches(self, text: str) -> list[str]:
         """Glossary phrases found in the English words of ``text`` (all lengths, longest first)."""
@@ -54,6 +83,12 @@ class Glossary:
                 if phrase in self.en_to_zh and phrase not in found:
                     found.append(phrase)
         return found
+
+    def mixed_forms(self, phrase: str) -> list[str]:
+        """Chinese notes often keep the English head of a term and translate its last word:
+        'beam search' -> 'beam 搜索', 'attention mechanism' -> 'attention 机制'."""
+        head, _, last = phrase.rpartition(" ")
+        return [f"{head} {zh}" for zh in self.en_to_zh.get(last, ())] if head else []
 
     def expand(self, text: str) -> list[str]:
         """Terms in the other language for the phrases in ``text``, without repeats."""

@@ -1,7 +1,8 @@
 """Keep the index in step with the notes folder: incremental, atomic, optionally watching.
 
 ``ingest`` compares the files on disk with the manifest of the current index generation:
-unchanged files (same size and mtime, or same hash) are not even re-read; new and changed
+unchanged files (same size and mtime, or same hash) are not even re-read (unless the parser
+changed: ``load.PARSER_VERSION``); new and changed
 files are parsed; files gone from disk are dropped.  Notes are de-duplicated across files,
 chunked, and only chunks whose content is new get embedded (ids are content-addressed, so a
 rename or a moved note costs a metadata update, not an embedding).  Everything lands in a
@@ -24,10 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .chunk import Chunk, chunk_notes
-from .embed import Embedder, collection_name, make_embedder
+from .embed import Embedder, collection_name, embed_documents, make_embedder
 from .errors import CorpusError
 from .index import IndexWriter, current_generation, index_root, read_manifest, write_json_atomic
-from .load import SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
+from .load import PARSER_VERSION, SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
+from .glossary import Glossary, load_glossary
 from .tokens import tokenize
 
 if TYPE_CHECKING:
@@ -46,6 +48,8 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)  # one sentence per unreadable file
+    reembedded_all: str = ""  # why every chunk was embedded again (e.g. the glossary changed)
+    reparsed: bool = False  # every file was parsed again: the parser changed since the last ingest
     chunks_embedded: int = 0
     chunks_deleted: int = 0
     chunks_relabelled: int = 0
@@ -69,6 +73,10 @@ class IngestReport:
             else "index already up to date"
         )
         lines = [f"Files: {files}. {work}. Index: {self.notes} notes, {self.chunks} chunks ({self.seconds:.1f} s)."]
+        if self.reparsed:
+            lines.append("Re-read every file: the note parser changed since the last ingest.")
+        if self.reembedded_all:
+            lines.append(f"Re-embedded every chunk: {self.reembedded_all}.")
         lines += [f"Skipped: {message}" for message in self.skipped]
         return "\n".join(lines)
 
@@ -101,8 +109,10 @@ def _meta_hash(meta: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- scanning
 
 
-def _scan(roots: list[Path], old_files: dict[str, Any], max_bytes: int, report: IngestReport) -> dict[str, Any]:
-    """New file table for ``roots``: unchanged entries reused, others parsed."""
+def _scan(
+    roots: list[Path], old_files: dict[str, Any], max_bytes: int, report: IngestReport, reparse: bool = False
+) -> dict[str, Any]:
+    """New file table for ``roots``: unchanged entries reused (``reparse``: parsed again), others parsed."""
     files: dict[str, Any] = {}
     for root in roots:
         base = root if root.is_dir() else root.parent
@@ -112,12 +122,12 @@ def _scan(roots: list[Path], old_files: dict[str, Any], max_bytes: int, report: 
             old = old_files.get(key)
             try:
                 stat = path.stat()
-                if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
+                if old and not reparse and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
                     files[key] = old
                     report.unchanged += 1
                     continue
                 digest = hashlib.sha1(path.read_bytes()).hexdigest()
-                if old and old["sha1"] == digest:
+                if old and not reparse and old["sha1"] == digest:
                     files[key] = {**old, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
                     report.unchanged += 1
                     continue
@@ -132,7 +142,10 @@ def _scan(roots: list[Path], old_files: dict[str, Any], max_bytes: int, report: 
                 if old:
                     files[key] = old
                 continue
-            (report.changed if old else report.added).append(label)
+            if old and old["sha1"] == digest:
+                report.unchanged += 1  # parsed again (reparse), same content
+            else:
+                (report.changed if old else report.added).append(label)
             files[key] = {
                 "root": str(root.resolve()),
                 "label": label,
@@ -167,9 +180,15 @@ def ingest(
     root_dir = index_root(settings.data_dir, collection)
     gen = current_generation(root_dir)
     old = {} if rebuild else read_manifest(gen)
+    glossary = load_glossary(settings.glossary_file) if settings.gloss_embeddings else None
+    view = f"gloss-{glossary.signature}" if glossary is not None else "text"
+    if old and old.get("dense_view") != view:  # vectors from another recipe must not mix
+        report.reembedded_all = "the dense view (gloss_embeddings or the glossary) changed"
+        rebuild, old = True, {}
     old_files: dict[str, Any] = old.get("files", {})
 
-    files = _scan(roots, old_files, int(settings.max_file_mb * 1e6), report)
+    report.reparsed = bool(old) and old.get("parser") != PARSER_VERSION
+    files = _scan(roots, old_files, int(settings.max_file_mb * 1e6), report, reparse=report.reparsed)
     if embedder is None and (rebuild or report.added or report.changed):
         # New text will need embedding: load torch + the model (seconds) in the background
         # while chunking, opening Chroma and jieba run here.
@@ -195,7 +214,10 @@ def ingest(
     to_delete = [cid for cid in old_hashes if cid not in chunks]
     to_relabel = [cid for cid in chunks if cid in old_hashes and old_hashes[cid] != hashes[cid]]
     report.notes, report.chunks = len(notes), len(chunks)
-    manifest = {"version": MANIFEST_VERSION, "files": files, "chunk_meta": hashes, "notes": len(notes)}
+    manifest = {
+        "version": MANIFEST_VERSION, "files": files, "chunk_meta": hashes, "notes": len(notes), "dense_view": view,
+        "parser": PARSER_VERSION,
+    }
 
     if rebuild or to_add or to_delete or to_relabel:
         embedder = embedder or make_embedder(settings)
@@ -204,7 +226,7 @@ def ingest(
         try:
             writer.delete(to_delete)
             writer.update_metadata(to_relabel, [metas[cid] for cid in to_relabel])
-            _embed_and_add(writer, [chunks[cid] for cid in to_add], metas, embedder, settings, progress)
+            _embed_and_add(writer, [chunks[cid] for cid in to_add], metas, embedder, glossary, settings, progress)
             writer.commit(manifest)
         except BaseException:
             writer.abort()
@@ -214,7 +236,7 @@ def ingest(
             len(to_delete),
             len(to_relabel),
         )
-    elif gen is not None and files != old_files:
+    elif gen is not None and (files != old_files or report.reparsed):
         # Only stat data changed (touched files): refresh the manifest in place, atomically.
         write_json_atomic(gen / "manifest.json", {**old, **manifest})
     report.seconds = time.perf_counter() - started
@@ -226,6 +248,7 @@ def _embed_and_add(
     chunks: list[Chunk],
     metas: dict[str, dict],
     embedder: Embedder,
+    glossary: Glossary | None,
     settings: Settings,
     progress: bool,
 ) -> None:
@@ -236,6 +259,7 @@ def _embed_and_add(
     texts = [search_text(c) for c in chunks]
     # Tokenise first: on a cold start this overlaps with the embedding model still loading.
     tokens = [tokenize(t) for t in texts]
+    glosses = [glossary.gloss(t) for t in texts] if glossary is not None else None
     batch = max(settings.embedding_batch_size * 4, 64)
     with tqdm(total=len(chunks), unit="chunk", desc="Embedding", disable=not progress, leave=False) as bar:
         for start in range(0, len(chunks), batch):
@@ -244,7 +268,9 @@ def _embed_and_add(
                 ids=[c.chunk_id for c in part],
                 texts=[c.text for c in part],
                 metadatas=[metas[c.chunk_id] for c in part],
-                vectors=embedder.embed(texts[start : start + batch]),
+                vectors=embed_documents(
+                    embedder, texts[start : start + batch], glosses[start : start + batch] if glosses else None
+                ),
                 tokens=tokens[start : start + batch],
             )
             bar.update(len(part))

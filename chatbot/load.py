@@ -21,6 +21,7 @@ from .errors import CorpusError
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
 
 _DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+PARSER_VERSION = 2  # bump when a file would yield different notes: ingest then re-reads every file
 _CATEGORY_RE = re.compile(r"[A-Z][A-Za-z&/]*(?: [A-Za-z&/]+){0,3}")
 _BANNER_RE = re.compile(r"[A-Z][A-Z0-9 _\-]{3,}")  # "INCOMING TRANSMISSION", "LATEST UPDATES"
 _LIST_ITEM_RE = re.compile(r"-(?:\s|$)|\d{1,2}[)）]|[（(]\d{1,2}[)）]")

@@ -10,7 +10,9 @@ When BM25's winner leads by more than the dense channel could ever make up, the 
 not embedded at all (``dense_gate``): same first passage, a fraction of the latency.
 
 The lexical query is the question's tokens plus glossary terms in the other language, so an
-English question can match Chinese notes offline.
+English question can match Chinese notes offline.  The dense channel meets Chinese notes in
+English too: chunks carry the mean vector of their text and its glossary rendering, and a
+Chinese question is embedded as its rendering (``embed.embed_documents``).
 """
 
 from __future__ import annotations
@@ -85,10 +87,11 @@ class HybridRetriever(BaseRetriever):
     glossary: Any  # Glossary
     k: int = 5
     candidates: int = 30
-    dense_weight_zh: float = 0.1
-    dense_weight_en: float = 0.15
+    dense_weight_zh: float = 0.2
+    dense_weight_en: float = 0.2
     expansion_weight_en: float = 0.6
     dense_gate: bool = True
+    gloss_questions: bool = True
     expansion_weight_zh: float = 0.3
     max_question_chars: int = 2000
     mode: Mode = "hybrid"
@@ -108,6 +111,7 @@ class HybridRetriever(BaseRetriever):
             expansion_weight_en=settings.expansion_weight_en,
             expansion_weight_zh=settings.expansion_weight_zh,
             dense_gate=settings.dense_gate,
+            gloss_questions=settings.gloss_embeddings,
             max_question_chars=settings.max_question_chars,
             **kw,
         )
@@ -133,6 +137,13 @@ class HybridRetriever(BaseRetriever):
         weight = self.expansion_weight_zh if detect_language(question) == "zh" else self.expansion_weight_en
         return [(tokenize(question), 1.0), (tokenize(" ".join(self.expansion(question))), weight)]
 
+    def dense_query(self, question: str) -> str:
+        """The text embedded for ``question``: a Chinese one in its English rendering when the
+        chunks were embedded with theirs (``gloss_embeddings``), else the question itself."""
+        if self.gloss_questions and self.glossary is not None and detect_language(question) == "zh":
+            return self.glossary.gloss(question) or question
+        return question
+
     def dense_weight(self, question: str) -> float:
         return self.dense_weight_zh if detect_language(question) == "zh" else self.dense_weight_en
 
@@ -150,7 +161,7 @@ class HybridRetriever(BaseRetriever):
         chunks: dict[str, StoredChunk] = {}
         vector = None
         if weight > 0 and not (self.dense_gate and _dense_cannot_change_first(lexical, weight)):
-            vector = self.embedder.embed([question])[0]
+            vector = self.embedder.embed([self.dense_query(question)])[0]
             for chunk, similarity in self.index.dense_search(vector, n):
                 dense[chunk.chunk_id] = similarity
                 chunks[chunk.chunk_id] = chunk

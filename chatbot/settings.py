@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         128, ge=0, description="Truncate texts to this many model tokens when embedding (0: the model's own limit)."
     )
     embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
+    gloss_embeddings: bool = Field(
+        True,
+        description="Embed chunks with their English glossary rendering and Chinese questions as theirs "
+        "(for English-only models like the bundled one; set false for a multilingual model).",
+    )
     offline: bool = Field(True, description="Forbid Hugging Face hub look-ups (set false to allow downloads).")
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = library default.")
 
@@ -70,8 +75,8 @@ class Settings(BaseSettings):
     # --- retrieval --------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
     candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
-    dense_weight_en: float = Field(0.15, ge=0, le=1, description="Share of the dense channel for English questions.")
-    dense_weight_zh: float = Field(0.1, ge=0, le=1, description="Share of the dense channel for Chinese questions.")
+    dense_weight_en: float = Field(0.2, ge=0, le=1, description="Share of the dense channel for English questions.")
+    dense_weight_zh: float = Field(0.2, ge=0, le=1, description="Share of the dense channel for Chinese questions.")
     dense_gate: bool = Field(
         True, description="Skip the dense channel when it cannot change the first passage (saves ~25 ms)."
     )

@@ -28,12 +28,18 @@ def test_hybrid_finds_the_passage_in_the_top_five(results, lang):
     assert results["hybrid"][lang]["hit@1"] >= 0.85
 
 
-def test_hybrid_is_at_least_as_good_as_each_channel_and_better_overall(results):
+def test_hybrid_beats_each_channel_in_each_language(results):
     for lang in ("en", "zh", "all"):
         for channel in ("dense", "lexical"):
-            assert results["hybrid"][lang]["mrr"] >= results[channel][lang]["mrr"]
-    assert results["hybrid"]["all"]["mrr"] > results["lexical"]["all"]["mrr"]
-    assert results["hybrid"]["all"]["mrr"] > results["dense"]["all"]["mrr"]
+            assert results["hybrid"][lang]["mrr"] > results[channel][lang]["mrr"]
+            assert results["hybrid"][lang]["hit@1"] > results[channel][lang]["hit@1"]
+
+
+def test_glossed_dense_channel_reaches_chinese_notes(results):
+    # MiniLM on the raw text found the passage in the top 5 for 57% of Chinese questions; with
+    # the chunks' English glossary rendering mixed in (and the questions rendered) it is ~95%.
+    for lang in ("en", "zh"):
+        assert results["dense"][lang]["hit@5"] >= 0.85
 
 
 def test_english_question_finds_chinese_note_by_normalised_identifier(real_retriever):

@@ -41,3 +41,26 @@ def test_answer_text_cites_every_sentence():
 def test_at_most_max_sentences_and_no_repeats():
     picks = pick("梯度检查点 激活值 前向计算 显存", max_sentences=2)
     assert len(picks) == 2 and len({e.text for e in picks}) == 2
+
+
+def _best(question: str, texts: list[str]) -> str:
+    passages = [passage(t, i, score=1.0 - 0.1 * i) for i, t in enumerate(texts)]
+    index = FakeIndex(texts)
+    terms = question_terms(question, load_glossary(), index.compact_text(), index.count)
+    return pick_sentences(terms, passages, 1)[0].text
+
+
+def test_a_term_inside_a_longer_one_is_not_counted_twice():
+    # Every sentence says ActorCritic; only one says what the critic does.
+    note = "ActorCritic方法结合了策略和价值。ActorCritic方法很重要。而Critic指价值更新步骤,负责评估Actor的表现。"
+    assert _best("In actor-critic methods, what is the critic responsible for?", [note]).startswith("而Critic")
+
+
+def test_the_topic_every_sentence_repeats_does_not_pick_the_sentence():
+    note = "LoRA 是一种微调方法。LoRA 效果好。它冻结原模型。"
+    assert _best("LoRA 冻结什么?", [note]) == "它冻结原模型。"
+
+
+def test_see_also_lines_are_not_the_answer():
+    note = "更详细的解析可以查阅多头注意力的论文。多头注意力让模型注意到不同子空间的信息。"
+    assert _best("多头注意力有什么好处?", [note]).startswith("多头注意力让模型")

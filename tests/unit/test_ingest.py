@@ -159,3 +159,50 @@ def _wait_for(condition, timeout: float = 15.0) -> None:
             return
         time.sleep(0.2)
     assert condition()
+
+
+def test_chunks_are_embedded_with_their_english_gloss(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("梯度检查点节省显存。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    # One call: the chunk's own text, then its rendering (mean of the two is stored).
+    own, gloss = fake_embedder.calls[-1]
+    assert own == "梯度检查点节省显存。" and gloss.startswith("gradient checkpointing ") and "memory" in gloss
+
+
+def test_changing_the_dense_view_re_embeds_every_chunk(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("同一条笔记。\n\n另一条笔记。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    plain = settings.model_copy(update={"gloss_embeddings": False})
+    report = ingest(plain, embedder=fake_embedder)
+    assert report.chunks_embedded == 2 and "Re-embedded every chunk" in report.summary()
+    assert fake_embedder.calls[-1] == ["同一条笔记。", "另一条笔记。"]  # no glosses now
+    assert len(_indexed(plain)) == 2
+    assert ingest(plain, embedder=fake_embedder).chunks_embedded == 0  # and then it is stable
+
+
+def test_embed_documents_stores_the_normalised_mean(fake_embedder):
+    import numpy as np
+
+    from chatbot.embed import embed_documents
+
+    vectors = embed_documents(fake_embedder, ["低秩 LoRA"], ["low-rank LoRA"])
+    own, gloss = fake_embedder.embed(["低秩 LoRA", "low-rank LoRA"])
+    expected = (own + gloss) / np.linalg.norm(own + gloss)
+    assert vectors.shape == (1, fake_embedder.dim) and np.allclose(vectors[0], expected, atol=1e-6)
+
+
+def test_a_changed_parser_re_reads_files_without_re_embedding(settings, corpus, fake_embedder, monkeypatch):
+    import chatbot.ingest as ingest_module
+
+    (corpus / "a.txt").write_text("同一条笔记。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    monkeypatch.setattr(ingest_module, "PARSER_VERSION", ingest_module.PARSER_VERSION + 1)
+    parsed = []
+    real_load = ingest_module.load_file
+    monkeypatch.setattr(ingest_module, "load_file", lambda *a: parsed.append(a[0].name) or real_load(*a))
+    calls = len(fake_embedder.calls)
+
+    report = ingest(settings, embedder=fake_embedder)
+    assert parsed == ["a.txt"] and report.unchanged == 1 and "Re-read every file" in report.summary()
+    assert len(fake_embedder.calls) == calls  # same notes, same chunks: nothing to embed
+    assert ingest(settings, embedder=fake_embedder).reparsed is False and parsed == ["a.txt"]  # recorded

@@ -96,3 +96,23 @@ def test_identifiers_are_the_names_a_question_hinges_on():
     assert identifiers("What share of LLaMA's data? Does Qwen2 beat Mistral 7B with NF4?") == [
         "LLaMA", "Qwen2", "Mistral", "7B", "NF4"
     ]
+
+
+def test_gloss_renders_chinese_terms_in_english_and_keeps_latin_words():
+    glossary = Glossary.from_lines(["gradient checkpointing\t梯度检查点", "gradient\t梯度", "memory\t显存|内存"])
+    # Longest term first (梯度检查点, not 梯度), Latin words as written, other Chinese dropped.
+    assert glossary.gloss("梯度检查点可以节省显存,见 Qwen1.5-7B 的例子") == "gradient checkpointing memory Qwen1.5-7B"
+    assert glossary.gloss("没有术语") == ""
+
+
+def test_glossary_signature_follows_its_entries():
+    one = Glossary.from_lines(["memory\t显存"])
+    assert one.signature == Glossary.from_lines(["# a comment", "memory\t显存"]).signature
+    assert one.signature != Glossary.from_lines(["memory\t显存|内存"]).signature
+
+
+def test_mixed_forms_keep_the_english_head_and_translate_the_last_word():
+    glossary = Glossary.from_lines(["beam search\t束搜索", "search\t搜索", "mechanism\t机制"])
+    assert glossary.mixed_forms("beam search") == ["beam 搜索"]
+    assert glossary.mixed_forms("attention mechanism") == ["attention 机制"]
+    assert glossary.mixed_forms("search") == []
