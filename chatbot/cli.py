@@ -311,11 +311,15 @@ def _lang(question: str) -> str:
     return detect_language(question)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), help="Folder to list (default: models_dir).")
 @click.pass_context
 def models(ctx, folder: Path | None) -> None:
-    """List GGUF models with size and architecture (read from their headers, nothing loaded)."""
+    """List GGUF models with size and architecture (read from their headers, nothing loaded).
+
+    'chatbot models pull REPO FILE' downloads one from the Hugging Face hub (needs offline=false)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from .llm import list_models
 
     settings = _settings(ctx)
@@ -331,6 +335,19 @@ def models(ctx, folder: Path | None) -> None:
         else:
             ctx_len = f"ctx {info.context_length}" if info.context_length else ""
             click.echo(f"{size}  {info.architecture:<10} {info.file_type:<10} {ctx_len:<10} {info.name}  {info.path}")
+
+
+@models.command("pull")
+@click.argument("repo_id")
+@click.argument("filename")
+@click.pass_context
+def models_pull(ctx, repo_id: str, filename: str) -> None:
+    """Download FILENAME (a .gguf) of Hugging Face repo REPO_ID into models_dir."""
+    from .llm import pull_model
+
+    settings = _settings(ctx.parent)
+    path = pull_model(repo_id, filename, settings.effective_models_dir, offline=settings.offline)
+    click.echo(f"Downloaded {path}; use it with --model {path} or pick it in the browser app.")
 
 
 @main.command()

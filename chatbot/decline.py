@@ -12,7 +12,7 @@ Three signals, computed from the notes rather than asked of a model:
 A question is declined on a version mismatch, on a missing name unless support is very high
 (notes sometimes describe a thing without naming it), or when support is low.  The two
 thresholds are settings, calibrated on the eval set's unanswerable questions
-(``chatbot eval answers`` reports the resulting rates; ``--sweep`` shows the trade-off).
+(``chatbot eval answers`` reports the resulting rates; set them through env vars to see the trade-off).
 """
 
 from __future__ import annotations
