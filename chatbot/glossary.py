@@ -15,6 +15,7 @@ Left out: translation of whole sentences (a loaded LLM can add that later).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,8 +51,6 @@ class Glossary:
             for term in terms:
                 if len(term) >= 2:  # single characters would match nearly every question
                     zh_to_en.setdefault(term, []).append(english.strip())
-        import hashlib
-
         digest = hashlib.sha1(repr((sorted(en_to_zh.items()), sorted(zh_to_en.items()))).encode()).hexdigest()[:12]
         return cls(
             {k: tuple(v) for k, v in en_to_zh.items()}, {k: tuple(v) for k, v in zh_to_en.items()}, signature=digest
