@@ -2,8 +2,8 @@
 
 ``ingest`` compares the files on disk with the manifest of the current index generation:
 unchanged files (same size and mtime, or same hash) are not even re-read (unless the parser
-changed: ``load.PARSER_VERSION``); new and changed
-files are parsed; files gone from disk are dropped.  Notes are de-duplicated across files,
+changed: ``load.PARSER_VERSION``); new and changed files are parsed; files gone from disk are
+dropped.  Notes are de-duplicated across files,
 chunked, and only chunks whose content is new get embedded (ids are content-addressed, so a
 rename or a moved note costs a metadata update, not an embedding).  Everything lands in a
 new generation that becomes current in one atomic step (see ``index.py``).
@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 from .chunk import Chunk, chunk_notes
 from .embed import Embedder, collection_name, embed_documents, make_embedder
 from .errors import CorpusError
+from .glossary import Glossary, load_glossary
 from .index import IndexWriter, current_generation, index_root, read_manifest, write_json_atomic
 from .load import PARSER_VERSION, SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
-from .glossary import Glossary, load_glossary
 from .tokens import tokenize
 
 if TYPE_CHECKING:
@@ -182,14 +182,14 @@ def ingest(
     old = {} if rebuild else read_manifest(gen)
     glossary = load_glossary(settings.glossary_file) if settings.gloss_embeddings else None
     view = f"gloss-{glossary.signature}" if glossary is not None else "text"
-    if old and old.get("dense_view") != view:  # vectors from another recipe must not mix
+    reembed = bool(old) and old.get("dense_view") != view  # vectors of two recipes must not mix
+    if reembed:
         report.reembedded_all = "the dense view (gloss_embeddings or the glossary) changed"
-        rebuild, old = True, {}
     old_files: dict[str, Any] = old.get("files", {})
 
     report.reparsed = bool(old) and old.get("parser") != PARSER_VERSION
     files = _scan(roots, old_files, int(settings.max_file_mb * 1e6), report, reparse=report.reparsed)
-    if embedder is None and (rebuild or report.added or report.changed):
+    if embedder is None and (rebuild or reembed or report.added or report.changed):
         # New text will need embedding: load torch + the model (seconds) in the background
         # while chunking, opening Chroma and jieba run here.
         embedder = make_embedder(settings)
@@ -209,7 +209,7 @@ def ingest(
     chunks = {c.chunk_id: c for c in chunk_notes(notes, settings.chunk_size, settings.chunk_overlap)}
     metas = {cid: c.metadata() for cid, c in chunks.items()}
     hashes = {cid: _meta_hash(m) for cid, m in metas.items()}
-    old_hashes: dict[str, str] = old.get("chunk_meta", {})
+    old_hashes: dict[str, str] = {} if reembed else old.get("chunk_meta", {})
     to_add = [cid for cid in chunks if cid not in old_hashes]
     to_delete = [cid for cid in old_hashes if cid not in chunks]
     to_relabel = [cid for cid in chunks if cid in old_hashes and old_hashes[cid] != hashes[cid]]
@@ -219,9 +219,9 @@ def ingest(
         "parser": PARSER_VERSION,
     }
 
-    if rebuild or to_add or to_delete or to_relabel:
+    if rebuild or reembed or to_add or to_delete or to_relabel:
         embedder = embedder or make_embedder(settings)
-        writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild,
+        writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild or reembed,
                              chroma_url=settings.chroma_url)
         try:
             writer.delete(to_delete)

@@ -180,6 +180,19 @@ def test_changing_the_dense_view_re_embeds_every_chunk(settings, corpus, fake_em
     assert ingest(plain, embedder=fake_embedder).chunks_embedded == 0  # and then it is stable
 
 
+def test_re_embedding_for_a_new_view_keeps_notes_of_other_folders(settings, corpus, tmp_path, fake_embedder):
+    other = tmp_path / "more-notes"
+    other.mkdir()
+    (corpus / "a.txt").write_text("主文件夹的笔记。\n", encoding="utf-8")
+    (other / "b.txt").write_text("另一个文件夹的笔记。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    ingest(settings, [other], embedder=fake_embedder)
+    plain = settings.model_copy(update={"gloss_embeddings": False})
+    report = ingest(plain, [other], embedder=fake_embedder)  # only the other folder named
+    assert report.reembedded_all and report.chunks_embedded == 2
+    assert set(_indexed(plain)) == {"主文件夹的笔记。", "另一个文件夹的笔记。"}
+
+
 def test_embed_documents_stores_the_normalised_mean(fake_embedder):
     import numpy as np
 
