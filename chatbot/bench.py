@@ -179,14 +179,13 @@ def corpus_texts(settings: Settings) -> list[str]:
 def embedding_throughput(
     embedder: SentenceTransformerEmbedder, texts: list[str], glossary: Glossary | None = None, warmup: int = 32
 ) -> float:
-    """Chunks per second embedding ``texts`` as ingest does (with their glosses when
+    """Chunks per second embedding ``texts`` as ingest does (with their English renderings when
     ``glossary`` is given; model loaded and warmed first)."""
     from .embed import embed_documents
 
-    glosses = [glossary.gloss(t) for t in texts] if glossary is not None else None
     embedder.embed(texts[:warmup])
     started = time.perf_counter()
-    embed_documents(embedder, texts, glosses)
+    embed_documents(embedder, texts, glossary)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -288,7 +287,7 @@ def run_bench(
 ) -> dict[str, Any]:
     """Run every measurement (see the module doc) and return the figures as a JSON-able dict."""
     from .embed import collection_name
-    from .glossary import load_glossary
+    from .glossary import embedding_glossary, load_glossary
     from .index import IndexReader
     from .retrieve import HybridRetriever, build_retriever
 
@@ -319,8 +318,7 @@ def run_bench(
         _release_chroma()
 
     texts = corpus_texts(settings)
-    glossary = load_glossary(settings.glossary_file) if settings.gloss_embeddings else None
-    results["embedding_chunks_per_s"] = round(embedding_throughput(embedder, texts, glossary), 1)
+    results["embedding_chunks_per_s"] = round(embedding_throughput(embedder, texts, embedding_glossary(settings)), 1)
     echo(f"embedding throughput: {results['embedding_chunks_per_s']:.1f} chunks/s ({len(texts)} chunks)")
     try:
         import torch

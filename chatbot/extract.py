@@ -6,8 +6,9 @@ translations, content words; each also weighted by its rarity among these senten
 term inside a longer one, 'actor' in 'actorcritic', not counted twice), plus the passage's
 retrieval score.  "See X for details" lines count half.  The best sentence is kept with the
 sentence after it (answers tend to follow the sentence that restates the question), then up
-to ``max_sentences`` in all that score close to it, with a higher bar for other passages (each one adds a citation).  Nothing is
-generated, so every sentence is cited and its character span in the passage is exact.
+to ``max_sentences`` in all that score close to it, with a higher bar for other passages (each
+one adds a citation).  Nothing is generated, so every sentence is cited and its character span
+in the passage is exact.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def score_sentences(terms: Sequence[Term], passages: Sequence[Passage]) -> list[
     """Every sentence of every passage with its score, best first."""
     sentences = [(i, start, end, compact(p.text[start:end])) for i, p in enumerate(passages)
                  for start, end in sentence_spans(p.text)]
-    covered = [_covered(terms, form) for *_, form in sentences]
+    # Every form of every term, longest first (see _covered), sorted once for all sentences.
+    forms = sorted(((len(f), t.label, f) for t in terms for f in t.forms), reverse=True)
+    covered = [_covered(forms, form) for *_, form in sentences]
     n = len(sentences) or 1
     weights = {}
     for t in terms:
@@ -93,11 +96,12 @@ def pick_sentences(terms: Sequence[Term], passages: Sequence[Passage], max_sente
     return sorted(chosen[:max_sentences], key=lambda e: (order[e.passage], e.start))
 
 
-def _covered(terms: Sequence[Term], form: str) -> set[str]:
-    """Labels of the terms that ``form`` (a compact sentence) mentions.  Longer forms are
-    matched first and used up, so 'actor' does not count inside 'actorcritic'."""
+def _covered(forms: Sequence[tuple[int, str, str]], form: str) -> set[str]:
+    """Labels of the terms whose ``(length, label, form)`` entries, longest first, occur in
+    ``form`` (a compact sentence).  A matched form is used up, so 'actor' does not count inside
+    'actorcritic'."""
     found = set()
-    for _length, label, f in sorted(((len(f), t.label, f) for t in terms for f in t.forms), reverse=True):
+    for _length, label, f in forms:
         if f in form:
             found.add(label)
             form = form.replace(f, "\0")

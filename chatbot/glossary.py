@@ -21,8 +21,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .tokens import english_words
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 MAX_PHRASE_WORDS = 5
 
@@ -98,6 +102,11 @@ class Glossary:
             if term in text:
                 extra += englishes
         return list(dict.fromkeys(t for t in extra if t not in text))
+
+
+def embedding_glossary(settings: Settings) -> Glossary | None:
+    """The glossary whose renderings are embedded with the chunks, or None (``gloss_embeddings`` off)."""
+    return load_glossary(settings.glossary_file) if settings.gloss_embeddings else None
 
 
 def load_glossary(extra_file: Path | None = None) -> Glossary:

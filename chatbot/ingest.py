@@ -3,9 +3,9 @@
 ``ingest`` compares the files on disk with the manifest of the current index generation:
 unchanged files (same size and mtime, or same hash) are not even re-read (unless the parser
 changed: ``load.PARSER_VERSION``); new and changed files are parsed; files gone from disk are
-dropped.  Notes are de-duplicated across files,
-chunked, and only chunks whose content is new get embedded (ids are content-addressed, so a
-rename or a moved note costs a metadata update, not an embedding).  Everything lands in a
+dropped.  Notes are de-duplicated across files, chunked, and only chunks whose content is new
+get embedded (ids are content-addressed, so a rename or a moved note costs a metadata update,
+not an embedding).  Everything lands in a
 new generation that becomes current in one atomic step (see ``index.py``).
 
 A file that cannot be read is reported and skipped; if it was indexed before, its previous
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .chunk import Chunk, chunk_notes
 from .embed import Embedder, collection_name, embed_documents, make_embedder
 from .errors import CorpusError
-from .glossary import Glossary, load_glossary
+from .glossary import Glossary, embedding_glossary
 from .index import IndexWriter, current_generation, index_root, read_manifest, write_json_atomic
 from .load import PARSER_VERSION, SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
 from .tokens import tokenize
@@ -180,7 +180,7 @@ def ingest(
     root_dir = index_root(settings.data_dir, collection)
     gen = current_generation(root_dir)
     old = {} if rebuild else read_manifest(gen)
-    glossary = load_glossary(settings.glossary_file) if settings.gloss_embeddings else None
+    glossary = embedding_glossary(settings)
     view = f"gloss-{glossary.signature}" if glossary is not None else "text"
     reembed = bool(old) and old.get("dense_view") != view  # vectors of two recipes must not mix
     if reembed:
@@ -259,7 +259,6 @@ def _embed_and_add(
     texts = [search_text(c) for c in chunks]
     # Tokenise first: on a cold start this overlaps with the embedding model still loading.
     tokens = [tokenize(t) for t in texts]
-    glosses = [glossary.gloss(t) for t in texts] if glossary is not None else None
     batch = max(settings.embedding_batch_size * 4, 64)
     with tqdm(total=len(chunks), unit="chunk", desc="Embedding", disable=not progress, leave=False) as bar:
         for start in range(0, len(chunks), batch):
@@ -268,9 +267,7 @@ def _embed_and_add(
                 ids=[c.chunk_id for c in part],
                 texts=[c.text for c in part],
                 metadatas=[metas[c.chunk_id] for c in part],
-                vectors=embed_documents(
-                    embedder, texts[start : start + batch], glosses[start : start + batch] if glosses else None
-                ),
+                vectors=embed_documents(embedder, texts[start : start + batch], glossary),
                 tokens=tokens[start : start + batch],
             )
             bar.update(len(part))

@@ -239,7 +239,12 @@ def pull_model(repo_id: str, filename: str, folder: Path, *, offline: bool) -> P
 
     allow_hub()
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     try:

@@ -197,8 +197,11 @@ def test_embed_documents_stores_the_normalised_mean(fake_embedder):
     import numpy as np
 
     from chatbot.embed import embed_documents
+    from chatbot.glossary import Glossary
 
-    vectors = embed_documents(fake_embedder, ["低秩 LoRA"], ["low-rank LoRA"])
+    glossary = Glossary.from_lines(["low-rank\t低秩"])
+    assert glossary.gloss("低秩 LoRA") == "low-rank LoRA"
+    vectors = embed_documents(fake_embedder, ["低秩 LoRA"], glossary)
     own, gloss = fake_embedder.embed(["低秩 LoRA", "low-rank LoRA"])
     expected = (own + gloss) / np.linalg.norm(own + gloss)
     assert vectors.shape == (1, fake_embedder.dim) and np.allclose(vectors[0], expected, atol=1e-6)
