@@ -1,6 +1,7 @@
-"""Answer stage: question -> (follow-up rewrite) -> retriever -> decline check -> answer -> checked citations.
+"""Answer stage: question -> (follow-up rewrite) -> (translation) -> retriever -> decline check -> answer
+-> checked citations.
 
-The chain is LangChain LCEL: two ``RunnableLambda`` steps (rewrite, retrieve + assess) and a
+The chain is LangChain LCEL: three ``RunnableLambda`` steps (rewrite, translate, retrieve + assess) and a
 ``RunnableGenerator`` that streams ``Token`` events and ends with a ``Done`` carrying the
 ``Answer``.  Generative mode runs the loaded GGUF model (``llm.py``) on the prompt files;
 extractive mode (no model) returns the notes' own best sentences (``extract.py``).
@@ -21,7 +22,7 @@ from .decline import assess, question_terms
 from .extract import extractive_text, pick_sentences
 from .prompt import ContextTooSmallError, fit_passages, load_prompts
 from .retrieve import check_question
-from .rewrite import carry_terms, model_rewrite
+from .rewrite import carry_terms, model_rewrite, model_translate
 from .tokens import detect_language
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Answer:
     model: str | None
     rewritten_question: str | None
     citations: list[Citation]
+    translated_question: str | None = None  # the model's translation, searched too (rewrite.model_translate)
     related: list[Citation] = field(default_factory=list)  # closest notes when declined
     label: str = ""  # e.g. "Extracted from your notes ..." in extractive mode
     lang: str = "en"
@@ -68,6 +70,7 @@ class Answer:
             "mode": self.mode,
             "model": self.model,
             "rewritten_question": self.rewritten_question,
+            "translated_question": self.translated_question,
             "citations": [c.to_json() for c in self.citations],
             "related": [c.to_json() for c in self.related],
             "label": self.label,
@@ -86,6 +89,7 @@ class Retrieved:
 
     rewritten_question: str | None
     passages: list[Passage]
+    translated_question: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,9 @@ class Answerer:
         self.model = model
         self.prompts = load_prompts(settings.prompts_dir)
         # Two halves, so a UI can run the first in parallel and queue the second per model.
-        self.prepare_chain = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve)
+        self.prepare_chain = (
+            RunnableLambda(self._rewrite) | RunnableLambda(self._translate) | RunnableLambda(self._retrieve)
+        )
         self.respond_chain = RunnableGenerator(self._respond)
         self.chain = self.prepare_chain | self.respond_chain
 
@@ -158,22 +164,27 @@ class Answerer:
                                               self.settings.chroma_url)
 
     # -- asking -------------------------------------------------------------------------
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
-        """The finished answer to ``question`` (``history``: earlier (question, answer) pairs)."""
-        for event in self.stream(question, history):
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), translation: str | None = None) -> Answer:
+        """The finished answer to ``question`` (``history``: earlier (question, answer) pairs;
+        ``translation``: the question in the notes' language, searched instead of asking the model)."""
+        for event in self.stream(question, history, translation=translation):
             if isinstance(event, Done):
                 return event.answer
         raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides: Any) -> Iterator[Event]:
+    def stream(
+        self, question: str, history: Sequence[tuple[str, str]] = (), translation: str | None = None, **overrides: Any
+    ) -> Iterator[Event]:
         """Events for ``question``: Retrieved, then Token pieces, then Done.
 
         ``overrides`` change settings for this question only (temperature, max_tokens, answer_passages).
         """
-        yield from self.respond(self.prepare(question, history, **overrides))
+        yield from self.respond(self.prepare(question, history, translation, **overrides))
 
-    def prepare(self, question: str, history: Sequence[tuple[str, str]] = (), **overrides: Any) -> dict[str, Any]:
-        """First half of the chain: checks, follow-up rewrite, retrieval and the decline decision."""
+    def prepare(
+        self, question: str, history: Sequence[tuple[str, str]] = (), translation: str | None = None, **overrides: Any
+    ) -> dict[str, Any]:
+        """First half of the chain: checks, follow-up rewrite, translation, retrieval and the decline decision."""
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
         question = check_question(question, settings.max_question_chars)
         model = self.model
@@ -183,7 +194,7 @@ class Answerer:
                 "context; lower max_tokens or raise n_ctx."
             )
         state = {"question": question, "history": list(history), "start": time.perf_counter(),
-                 "settings": settings, "model": model}
+                 "settings": settings, "model": model, "translated": translation}
         return self.prepare_chain.invoke(state)
 
     def respond(self, prepared: dict[str, Any]) -> Iterator[Event]:
@@ -203,11 +214,22 @@ class Answerer:
                 rewritten = carry_terms(question, history, self.retriever.glossary)
         return {**state, "rewritten": rewritten, "rewrite_ms": _ms(state["start"])}
 
+    def _translate(self, state: dict[str, Any]) -> dict[str, Any]:
+        """With a model, a question in another language than the notes gets the model's translation."""
+        s, model = state["settings"], state["model"]
+        standalone = state["rewritten"] or state["question"]
+        began, translated = time.perf_counter(), state["translated"]
+        if translated is None and model is not None and s.translate_questions:
+            lang, target = detect_language(standalone), self.retriever.index.main_language()
+            if lang != target:
+                translated = model_translate(standalone, target, model, self.prompts[lang])
+        return {**state, "translated": translated, "translate_ms": (time.perf_counter() - began) * 1000}
+
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         s = state["settings"]
         standalone = state["rewritten"] or state["question"]
         began = time.perf_counter()
-        passages = self.retriever.search(standalone, k=max(s.answer_passages, s.top_k))
+        passages = self.retriever.search(standalone, k=max(s.answer_passages, s.top_k), translation=state["translated"])
         assessment = assess(
             standalone, passages, self.retriever.index, self.retriever.glossary,
             min_support=s.decline_support, rescue_support=s.decline_rescue,
@@ -225,11 +247,12 @@ class Answerer:
         lang = detect_language(state["question"])
         messages = self.prompts[lang].messages
         assessment = state["assessment"]
-        yield Retrieved(state["rewritten"], passages)
+        yield Retrieved(state["rewritten"], passages, state["translated"])
         answer = Answer(
             question=state["question"], answer="", declined=False,
             mode="generative" if model is not None else "extractive",
             model=model.name if model is not None else None, rewritten_question=state["rewritten"],
+            translated_question=state["translated"],
             citations=[], lang=lang, support=assessment.support,
             label=messages["extractive_label"] if model is None else "",
         )
@@ -276,7 +299,7 @@ class Answerer:
             answer.citations = []
             answer.related = [citation_for(n, p) for n, p in enumerate(passages[:RELATED], start=1)]
         answer.timings.update(
-            rewrite_ms=state["rewrite_ms"], retrieve_ms=state["retrieve_ms"],
+            rewrite_ms=state["rewrite_ms"], translate_ms=state["translate_ms"], retrieve_ms=state["retrieve_ms"],
             first_token_ms=first_token_ms if first_token_ms is not None else _ms(state["start"]),
             total_ms=_ms(state["start"]),
         )

@@ -74,7 +74,10 @@ def run_generation_bench(
     from .bench import machine_facts
 
     path = model_path or bench_model(settings.data_dir, echo)
-    settings = settings.model_copy(update={"n_ctx": BENCH_N_CTX, "max_tokens": max_tokens, "model": None})
+    # The translation of an English question over Chinese notes is a separate short generation
+    # before the answer; it is timed on its own below, so TTFT here compares like with like.
+    settings = settings.model_copy(update={"n_ctx": BENCH_N_CTX, "max_tokens": max_tokens, "model": None,
+                                           "translate_questions": False})
     answerer = Answerer.from_settings(settings, path)
     model = answerer.model
     n_ctx = model.n_ctx
@@ -120,6 +123,8 @@ def run_generation_bench(
             "gen_tokens_per_s": perf.n_eval / (last - start - perf.t_p_eval_ms / 1000),
         })
     raw.close()
+    model.sampling_overrides = {}
+    translated = [e.answer for e in answerer.stream(QUESTION, translate_questions=True) if isinstance(e, Done)][0]
     answerer.set_model(None)
 
     def median(rows: list[dict[str, float]], key: str) -> float:
@@ -140,6 +145,7 @@ def run_generation_bench(
         "prompt_eval_tokens_per_s": round(raw_summary["prompt_tokens"] / raw_summary["prompt_eval_ms"] * 1000, 1),
         "generation_overhead": round(overhead, 4),
         "ttft_over_prompt_eval": round(ttft_ratio, 4),
+        "translate_ms": round(translated.timings["translate_ms"], 1),  # one translation step, when it runs
         "targets": TARGETS,
         "targets_met": {
             "generation_overhead": overhead <= TARGETS["generation_overhead_max"],
@@ -153,4 +159,6 @@ def run_generation_bench(
          f"-> overhead {overhead:.1%} (target <= 5%)")
     echo(f"TTFT: bot {bot['ttft_ms']:.0f} ms from the question vs llama.cpp prompt eval {raw_summary['prompt_eval_ms']:.0f} ms "
          f"-> {ttft_ratio:.3f}x (target <= 1.10x); raw TTFT {raw_summary['ttft_ms']:.0f} ms")
+    echo(f"translation of the question (English over Chinese notes, a separate step before the answer): "
+         f"{results['translate_ms']:.0f} ms")
     return results

@@ -188,14 +188,16 @@ def _write(out: Path, results: dict) -> None:
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model (default: extractive).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-answers.json"),
               show_default=True, help="Where to write the figures.")
+@click.option("--with-translations", is_flag=True,
+              help="Also search each question's reference \"translation\" (what a model's translation step adds).")
 @click.pass_context
-def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path) -> None:
+def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path, with_translations: bool) -> None:
     """Evidence hit, correct citations, citation precision and decline rates per language."""
     from .answer import Answerer
     from .evaluate import default_questions, evaluate_answers, format_answers, read_questions
 
     items = read_questions(questions or default_questions())
-    results = evaluate_answers(Answerer.from_settings(_settings(ctx), model_path), items)
+    results = evaluate_answers(Answerer.from_settings(_settings(ctx), model_path), items, with_translations)
     click.echo(format_answers(results))
     _write(out, results)
 
@@ -279,6 +281,8 @@ def _answer(answerer, question: str, history: list[tuple[str, str]], as_json: bo
         if isinstance(event, Retrieved):
             if event.rewritten_question:
                 click.echo(f"(searching for: {event.rewritten_question})")
+            if event.translated_question:
+                click.echo(f"(also searching for: {event.translated_question})")
             if answerer.model is None:
                 click.echo(answerer.prompts[_lang(question)].messages["extractive_label"])
         elif isinstance(event, Token):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SMALL_BATCH = 8  # fewer texts than this are embedded on one thread (see embed)
+GLOSS_WEIGHT = 2.0  # weight of a chunk's English rendering against its own text (see embed_documents)
 
 
 class Embedder(Protocol):
@@ -121,19 +122,20 @@ class SentenceTransformerEmbedder:
 
 
 def embed_documents(embedder: Embedder, texts: list[str], glossary: Glossary | None = None) -> np.ndarray:
-    """Chunk vectors: each text's own, or with ``glossary`` the normalised mean of the text's
-    and its English rendering's vectors (``Glossary.gloss``).
+    """Chunk vectors: each text's own, or with ``glossary`` the normalised weighted mean of the
+    text's vector and (``GLOSS_WEIGHT`` times) its English rendering's (``Glossary.gloss``).
 
-    Why the mean: on the bundled notes MiniLM alone put the right passage first for 31% of
-    Chinese and 42% of English eval questions; with the mean (and Chinese questions glossed)
-    69% and 62%.  The gloss alone lost English questions that the raw text wins.
+    Why: MiniLM reads English only.  Dense-only hit@1 on the bundled notes (eval set, English /
+    Chinese questions): raw text 0.46 / 0.47, rendering alone 0.70 / 0.72 (it drops Chinese
+    outside the glossary), equal mean 0.61 / 0.69, text + 2 x rendering 0.72 / 0.71; held-out
+    set 0.62 / 0.64 against 0.56 / 0.57 for the equal mean.
     """
     if glossary is None:
         return embedder.embed(texts)
     import numpy as np
 
     vectors = embedder.embed(texts + [glossary.gloss(t) for t in texts])  # (2n, dim)
-    mean = vectors[: len(texts)] + vectors[len(texts) :]
+    mean = vectors[: len(texts)] + GLOSS_WEIGHT * vectors[len(texts) :]
     norms = np.linalg.norm(mean, axis=1, keepdims=True)
     return (mean / np.maximum(norms, 1e-12)).astype("float32")
 

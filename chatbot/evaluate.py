@@ -4,6 +4,11 @@ Each line: ``{"q": ..., "lang": "zh"|"en", "answerable": bool, "evidence": "verb
 A retrieved passage is a hit when its text contains the evidence.  Dense-only, BM25-only and
 the shipped hybrid run on the same questions in one pass, so they compare like for like.
 Questions without evidence (unanswerable ones) are skipped here; answers are evaluated later.
+
+An item may also carry a ``"translation"``: the question in the notes' language, as a model
+would translate it (``rewrite.model_translate``).  Those items are also run through the hybrid
+with that translation (mode ``translated``), which measures what the translation step adds
+without a model: the bundled files hold reference translations written by hand.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ if TYPE_CHECKING:
     from .retrieve import HybridRetriever
 
 MODES = ("dense", "lexical", "hybrid")
+TRANSLATED = "translated"  # the hybrid, also searching an item's "translation"
 
 
 def default_questions() -> Path:
@@ -53,7 +59,7 @@ def first_hit(texts: list[str], evidence: str) -> int | None:
 
 def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
     """{mode: {lang: {"n", "hit@1", "hit@5", "mrr"}}} plus per-question misses."""
-    ranks: dict[str, dict[str, list[int | None]]] = {m: {} for m in MODES}
+    ranks: dict[str, dict[str, list[int | None]]] = {m: {} for m in (*MODES, TRANSLATED)}
     misses: list[dict[str, Any]] = []
     for item in items:
         if not item.get("evidence"):
@@ -65,8 +71,15 @@ def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], 
             ranks[mode].setdefault(lang, []).append(rank)
             if mode == "hybrid" and rank != 1:
                 misses.append({"id": item.get("id"), "q": item["q"], "rank": rank})
+        if item.get("translation"):
+            texts = [p.text for p in retriever.search(item["q"], k=k, translation=item["translation"])]
+            ranks[TRANSLATED].setdefault(lang, []).append(first_hit(texts, item["evidence"]))
+    if not any(ranks[TRANSLATED].values()):
+        del ranks[TRANSLATED]
     summary = {mode: {lang: _metrics(r) for lang, r in sorted(by_lang.items())} for mode, by_lang in ranks.items()}
     for mode, by_lang in ranks.items():
+        if mode == TRANSLATED:
+            continue  # only the languages with translations: no "all" row that mixes sets
         summary[mode]["all"] = _metrics([r for rs in by_lang.values() for r in rs])
     return {"k": k, "metrics": summary, "hybrid_misses": misses}
 
@@ -87,12 +100,12 @@ def format_retrieval(results: dict[str, Any]) -> str:
     """A side-by-side table: one row per language and mode."""
     metrics = results["metrics"]
     langs = sorted({lang for by_lang in metrics.values() for lang in by_lang}, key=lambda l: (l == "all", l))
-    rows = [f"{'lang':<5} {'mode':<8} {'n':>4} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}"]
+    rows = [f"{'lang':<5} {'mode':<10} {'n':>4} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}"]
     for lang in langs:
-        for mode in MODES:
-            m = metrics[mode].get(lang)
+        for mode in (*MODES, TRANSLATED):
+            m = metrics.get(mode, {}).get(lang)
             if m:
-                rows.append(f"{lang:<5} {mode:<8} {m['n']:>4} {m['hit@1']:>7.3f} {m['hit@5']:>7.3f} {m['mrr']:>7.3f}")
+                rows.append(f"{lang:<5} {mode:<10} {m['n']:>4} {m['hit@1']:>7.3f} {m['hit@5']:>7.3f} {m['mrr']:>7.3f}")
     if results["hybrid_misses"]:
         rows.append("hybrid not at rank 1: " + ", ".join(f"{m['id']}({m['rank']})" for m in results["hybrid_misses"]))
     return "\n".join(rows)
@@ -114,16 +127,17 @@ def relevant(text: str, item: dict[str, Any]) -> bool:
     return item["evidence"] in text or any(k in text for k in item.get("keywords") or [])
 
 
-def evaluate_answers(answerer: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
+def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: bool = False) -> dict[str, Any]:
     """Per language: evidence hit, correct citation, citation precision, (false) decline rates.
 
     Answerable questions (with evidence) score the first four; unanswerable ones the decline rate.
+    With ``translations``, an item's ``"translation"`` is searched too, as a model's would be.
     """
     per_lang: dict[str, dict[str, list[float]]] = {}
     records = []
     for item in items:
         lang = item.get("lang") or detect_language(item["q"])
-        answer = answerer.ask(item["q"])
+        answer = answerer.ask(item["q"], translation=item.get("translation") if translations else None)
         stats = per_lang.setdefault(lang, {k: [] for k in ("hit", "cited", "precise", "declined_na", "declined_a",
                                                             "latency")})
         stats["latency"].append(answer.timings.get("total_ms", 0.0))
@@ -157,12 +171,14 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]]) -> dict[str, An
         for lang, s in sorted(per_lang.items())
     }
     return {"mode": answerer.mode, "model": answerer.model.name if answerer.model else None,
+            "reference_translations": translations,
             "targets": ANSWER_TARGETS, "metrics": metrics, "questions": records}
 
 
 def format_answers(results: dict[str, Any]) -> str:
     cols = ["evidence_hit", "correct_citation", "citation_precision", "decline_rate", "false_decline_rate"]
-    rows = [f"mode: {results['mode']}" + (f" ({results['model']})" if results["model"] else ""),
+    rows = [f"mode: {results['mode']}" + (f" ({results['model']})" if results["model"] else "")
+            + (", with the reference translations" if results.get("reference_translations") else ""),
             f"{'lang':<5} {'n':>4} {'na':>3} " + " ".join(f"{c:>19}" for c in cols)]
     for lang, m in results["metrics"].items():
         cells = " ".join(f"{m[c]:>19.3f}" if m[c] is not None else f"{'-':>19}" for c in cols)

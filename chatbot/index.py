@@ -157,6 +157,7 @@ class IndexReader:
         self._rows: dict[str, int] = {}
         self._df: dict[str, int] | None = None
         self._compact: str | None = None
+        self._language: str | None = None
 
     @classmethod
     def open(cls, data_dir: Path, collection: str, chroma_url: str | None = None) -> IndexReader:
@@ -223,6 +224,14 @@ class IndexReader:
             docs = self.collection.get(include=["documents"])["documents"] if self.count else []
             self._compact = "\n".join(compact(doc) for doc in docs)
         return self._compact
+
+    def main_language(self) -> str:
+        """'zh' or 'en': the language most of the notes are written in (by ``detect_language``)."""
+        if self._language is None:
+            from .tokens import detect_language
+
+            self._language = detect_language(self.compact_text())
+        return self._language
 
     def warm(self) -> None:
         """Open both channels now rather than on the first question."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .chunk import Chunk, chunk_notes
-from .embed import Embedder, collection_name, embed_documents, make_embedder
+from .embed import GLOSS_WEIGHT, Embedder, collection_name, embed_documents, make_embedder
 from .errors import CorpusError
 from .glossary import Glossary, embedding_glossary
 from .index import IndexWriter, current_generation, index_root, read_manifest, write_json_atomic
@@ -181,10 +181,10 @@ def ingest(
     gen = current_generation(root_dir)
     old = {} if rebuild else read_manifest(gen)
     glossary = embedding_glossary(settings)
-    view = f"gloss-{glossary.signature}" if glossary is not None else "text"
+    view = f"gloss{GLOSS_WEIGHT:g}-{glossary.signature}" if glossary is not None else "text"
     reembed = bool(old) and old.get("dense_view") != view  # vectors of two recipes must not mix
     if reembed:
-        report.reembedded_all = "the dense view (gloss_embeddings or the glossary) changed"
+        report.reembedded_all = "the dense view (gloss_embeddings, the glossary or the rendering weight) changed"
     old_files: dict[str, Any] = old.get("files", {})
 
     report.reparsed = bool(old) and old.get("parser") != PARSER_VERSION

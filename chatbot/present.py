@@ -99,12 +99,17 @@ def sources_html(answer: Answer | None, turn: int, related_label: str) -> str:
     """The sources panel for one answer: cited passages (supporting sentence marked) or related notes."""
     if answer is None:
         return '<p class="meta">Sources of the current answer appear here.</p>'
+    searched = "".join(
+        f'<p class="meta">{label}: {html.escape(text)}</p>'
+        for label, text in (("Searched for", answer.rewritten_question), ("Also searched for", answer.translated_question))
+        if text
+    )
     if answer.declined:
         cards = "".join(_card(c, turn, related=True) for c in answer.related)
-        return f"<p><b>{html.escape(related_label)}</b></p>{cards}"
+        return f"{searched}<p><b>{html.escape(related_label)}</b></p>{cards}"
     if not answer.citations:
-        return '<p class="meta">This answer cites no passage.</p>'
-    return "".join(_card(c, turn, related=False) for c in answer.citations)
+        return searched + '<p class="meta">This answer cites no passage.</p>'
+    return searched + "".join(_card(c, turn, related=False) for c in answer.citations)
 
 
 def note_choices(answer: Answer | None) -> list[tuple[str, str]]:

@@ -36,6 +36,7 @@ class PromptSet:
     lang: str
     answer: ChatPromptTemplate  # system + human(passages, question)
     rewrite: ChatPromptTemplate  # system + human(history, question)
+    translate: ChatPromptTemplate  # system + human(question): this language -> the notes' language
     messages: dict[str, str]  # decline, related, extractive_label, uncited
 
     def answer_messages(self, question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
@@ -46,6 +47,11 @@ class PromptSet:
         """Chat messages asking for a standalone version of the follow-up ``question``."""
         lines = "\n".join(f"Q: {q}\nA: {a}" for q, a in history)
         return _to_dicts(self.rewrite.format_messages(history=lines, question=question))
+
+    def translate_messages(self, question: str) -> list[dict[str, str]]:
+        """Chat messages asking for ``question`` in the notes' language (the same system prompt
+        first, so the answer that follows reuses its KV cache)."""
+        return _to_dicts(self.translate.format_messages(question=question))
 
 
 def _to_dicts(messages: list[Any]) -> list[dict[str, str]]:
@@ -73,12 +79,14 @@ def load_prompts(prompts_dir: Path) -> dict[str, PromptSet]:
             system = (folder / "system.txt").read_text(encoding="utf-8").strip()
             answer = (folder / "answer.txt").read_text(encoding="utf-8").strip()
             rewrite = (folder / "rewrite.txt").read_text(encoding="utf-8").strip()
+            translate = (folder / "translate.txt").read_text(encoding="utf-8").strip()
             messages = tomllib.loads((folder / "messages.toml").read_text(encoding="utf-8"))
             sets[lang] = PromptSet(
                 lang=lang,
                 # The system text is literal (no variables), so its braces must not be parsed.
                 answer=ChatPromptTemplate.from_messages([("system", _literal(system)), ("human", answer)]),
                 rewrite=ChatPromptTemplate.from_messages([("system", _literal(system)), ("human", rewrite)]),
+                translate=ChatPromptTemplate.from_messages([("system", _literal(system)), ("human", translate)]),
                 messages={str(k): str(v) for k, v in messages.items()},
             )
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, KeyError) as e:

@@ -93,6 +93,7 @@ class HybridRetriever(BaseRetriever):
     dense_gate: bool = True
     gloss_questions: bool = True
     expansion_weight_zh: float = 0.3
+    translation_weight: float = 1.0
     max_question_chars: int = 2000
     mode: Mode = "hybrid"
 
@@ -110,6 +111,7 @@ class HybridRetriever(BaseRetriever):
             dense_weight_en=settings.dense_weight_en,
             expansion_weight_en=settings.expansion_weight_en,
             expansion_weight_zh=settings.expansion_weight_zh,
+            translation_weight=settings.translation_weight,
             dense_gate=settings.dense_gate,
             gloss_questions=settings.gloss_embeddings,
             max_question_chars=settings.max_question_chars,
@@ -132,10 +134,14 @@ class HybridRetriever(BaseRetriever):
         """Glossary terms in the other language for the phrases of ``question``."""
         return self.glossary.expand(question) if self.glossary is not None else []
 
-    def lexical_queries(self, question: str) -> list[tuple[list[str], float]]:
-        """BM25 token groups with weights: the question's own, then its glossary expansion."""
+    def lexical_queries(self, question: str, translation: str | None = None) -> list[tuple[list[str], float]]:
+        """BM25 token groups with weights: the question's own, its glossary expansion, and the
+        model's translation of it when there is one."""
         weight = self.expansion_weight_zh if detect_language(question) == "zh" else self.expansion_weight_en
-        return [(tokenize(question), 1.0), (tokenize(" ".join(self.expansion(question))), weight)]
+        groups = [(tokenize(question), 1.0), (tokenize(" ".join(self.expansion(question))), weight)]
+        if translation:
+            groups.append((tokenize(translation), self.translation_weight))
+        return groups
 
     def dense_query(self, question: str) -> str:
         """The text embedded for ``question``: a Chinese one in its English rendering when the
@@ -147,15 +153,20 @@ class HybridRetriever(BaseRetriever):
     def dense_weight(self, question: str) -> float:
         return self.dense_weight_zh if detect_language(question) == "zh" else self.dense_weight_en
 
-    def search(self, question: str, k: int | None = None, mode: Mode | None = None) -> list[Passage]:
-        """Top ``k`` passages for ``question``, best first."""
+    def search(
+        self, question: str, k: int | None = None, mode: Mode | None = None, translation: str | None = None
+    ) -> list[Passage]:
+        """Top ``k`` passages for ``question``, best first.  ``translation`` (the question in the
+        notes' language, from a model) is searched too, in the BM25 channel; the dense channel
+        embeds the question as before (the bundled model reads English, the language of the
+        question or of its rendering)."""
         question = check_question(question, self.max_question_chars)
         k = k or self.k
         mode = mode or self.mode
         weight = {"dense": 1.0, "lexical": 0.0}.get(mode, self.dense_weight(question))
         n = max(self.candidates, k)
 
-        scores = self.index.lexical_search(self.lexical_queries(question)) if weight < 1 else None
+        scores = self.index.lexical_search(self.lexical_queries(question, translation)) if weight < 1 else None
         lexical = scores.top(n) if scores is not None else {}
         dense: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}

@@ -1,9 +1,14 @@
-"""Follow-up questions become standalone questions before retrieval.
+"""Questions rewritten before retrieval: follow-ups made standalone, and translations.
 
 With a model loaded, the model rewrites (``prompts/<lang>/rewrite.txt``) whenever there is
 history.  Without one, a question that reads like a follow-up ("and its context length?",
 "那它的显存呢？", or one naming nothing of its own) gets the previous question's key terms
 (names and glossary phrases) carried over, which is what retrieval needs.
+
+A question in another language than the notes (English over Chinese notes) is also translated
+by the model when one is loaded (``prompts/<lang>/translate.txt``): the glossary translates ML
+terms word by word, the model translates the rest ("grows", "what stays frozen"), and
+retrieval searches with both.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ _FOLLOW_UP_EN = re.compile(
 _FOLLOW_UP_ZH = re.compile(r"^\s*(那|那么|那它|它|它们|它的|他们|这个|那个|这|其|还有|另外|以及|同样|为什么呢|呢)")
 _PRONOUN_ZH = re.compile(r"(它|它们|这个|那个|其|该模型|该方法)")
 MAX_REWRITE_TOKENS = 96
+MAX_TRANSLATE_TOKENS = 128  # a translation longer than this is cut; what came is still searched
 
 
 def key_terms(question: str, glossary: Glossary | None) -> list[str]:
@@ -71,3 +77,17 @@ def model_rewrite(question: str, history: Sequence[tuple[str, str]], model: Loca
     reply = model.complete(messages, max_tokens=MAX_REWRITE_TOKENS)
     line = next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
     return line or None
+
+
+def model_translate(question: str, target: str, model: LocalModel, prompts: PromptSet) -> str | None:
+    """The model's translation of ``question`` into language ``target`` ("zh"/"en"), or None when
+    the question does not fit the context or the reply is empty or not in ``target``."""
+    messages = prompts.translate_messages(question)
+    if model.count(messages) > model.n_ctx - MAX_TRANSLATE_TOKENS:
+        return None
+    reply = model.complete(messages, max_tokens=MAX_TRANSLATE_TOKENS)
+    line = next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
+    line = line.strip("\"'“”「」")
+    if not line or line == question.strip() or detect_language(line) != target:
+        return None  # an echo or an answer in the wrong language adds nothing to search with
+    return line

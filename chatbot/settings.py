@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     expansion_weight_zh: float = Field(0.3, ge=0, le=2, description="BM25 weight of glossary terms, Chinese questions.")
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with a message.")
     glossary_file: Path | None = Field(None, description="Extra English<TAB>中文|... glossary merged with the bundled one.")
+    translate_questions: bool = Field(
+        True,
+        description="With a model loaded, a question in another language than the notes is also searched for "
+        "in the model's translation (one short generation per question).",
+    )
+    translation_weight: float = Field(1.0, ge=0, le=2, description="BM25 weight of the model's translation of the question.")
 
     # --- answers -------------------------------------------------------------------------
     prompts_dir: Path = Field(default_factory=_default_prompts_dir, description="Folder of prompt templates.")

@@ -131,6 +131,11 @@ class FakeIndex:
     def compact_text(self) -> str:
         return self._compact
 
+    def main_language(self) -> str:
+        from chatbot.tokens import detect_language
+
+        return detect_language(self._compact)
+
 
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory) -> Path:

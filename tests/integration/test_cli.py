@@ -184,3 +184,24 @@ def test_chat_keeps_the_conversation_and_rewrites_follow_ups(indexed_env):
     records = [json.loads(line.split("› ")[-1]) for line in result.stdout.splitlines() if "{" in line]
     assert len(records) == 2 and records[0]["rewritten_question"] is None
     assert "Qwen1.5-7B-Chat" in records[1]["rewritten_question"] and "1600GB" in records[1]["answer"]
+
+
+def test_eval_commands_report_the_translated_rows(indexed_env, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "en-1", "q": "How does the notes' trick save memory when recomputing?", "lang": "en", "answerable": True,
+         "evidence": "梯度检查点", "keywords": [], "translation": "梯度检查点如何节省显存？"},
+        {"id": "zh-1", "q": "梯度检查点是什么？", "lang": "zh", "answerable": True, "evidence": "梯度检查点", "keywords": []},
+    ]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    result = run("eval", "retrieval", "--questions", str(questions), "--out", str(out), env=indexed_env)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(out.read_text(encoding="utf-8"))["metrics"]
+    assert metrics["translated"]["en"]["n"] == 1 and "zh" not in metrics["translated"]
+    assert "en    translated" in result.stdout
+    result = run("eval", "answers", "--with-translations", "--questions", str(questions), "--out", str(out),
+                 env=indexed_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["reference_translations"] is True
+    assert "with the reference translations" in result.stdout

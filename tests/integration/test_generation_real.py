@@ -135,3 +135,17 @@ def test_follow_up_is_rewritten_by_the_model(answerer):
     answer = answerer.ask("and its context length?", [("What is Qwen1.5-7B-Chat?", "A chat model [1].")])
     assert answer.rewritten_question  # the model's standalone question drives retrieval
     assert answer.to_json()["rewritten_question"] == answer.rewritten_question
+
+
+def test_english_question_is_also_searched_in_the_models_chinese_translation(answerer):
+    question = "Tell me about plugh xyzzy."  # no English word of it occurs in the notes or the glossary
+    force(answerer, 'root ::= "梯度检查点是什么"')  # the model's "translation", a known text
+    events = list(answerer.stream(question))
+    retrieved, answer = events[0], events[-1].answer
+    assert retrieved.translated_question == answer.translated_question == "梯度检查点是什么"
+    assert "梯度检查点" in retrieved.passages[0].text  # found through the translation alone
+    assert answer.to_json()["translated_question"] == "梯度检查点是什么" and answer.timings["translate_ms"] > 0
+    plain = list(answerer.stream(question, translate_questions=False))[0]
+    assert plain.translated_question is None and "梯度检查点" not in plain.passages[0].text
+    chinese = list(answerer.stream("梯度检查点是什么？"))[-1].answer
+    assert chinese.translated_question is None  # a question in the notes' language is not translated

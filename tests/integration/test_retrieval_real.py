@@ -35,6 +35,15 @@ def test_hybrid_beats_each_channel_in_each_language(results):
             assert results["hybrid"][lang]["hit@1"] > results[channel][lang]["hit@1"]
 
 
+def test_a_faithful_translation_helps_english_questions(results):
+    # The eval files carry reference translations of the English questions (what a loaded model's
+    # translation step would add); searched too, they must not cost any English question its rank.
+    assert set(results["translated"]) == {"en"}
+    assert results["translated"]["en"]["n"] == results["hybrid"]["en"]["n"]
+    assert results["translated"]["en"]["hit@1"] > results["hybrid"]["en"]["hit@1"]
+    assert results["translated"]["en"]["mrr"] > results["hybrid"]["en"]["mrr"]
+
+
 def test_glossed_dense_channel_reaches_chinese_notes(results):
     # MiniLM on the raw text found the passage in the top 5 for 57% of Chinese questions; with
     # the chunks' English glossary rendering mixed in (and the questions rendered) it is ~95%.

@@ -93,6 +93,15 @@ def test_glossary_expansion_is_a_separately_weighted_group():
     assert expansion == (["显存"], 0.4)
 
 
+def test_a_models_translation_is_searched_as_its_own_weighted_group():
+    index = FakeIndex(**INDEX)
+    _retriever(index, translation_weight=0.8).search("memory usage", translation="显存占用")
+    groups = index.lexical_queries[-1]
+    assert groups[0] == (["memory", "usage"], 1.0) and groups[-1] == (["显存", "占用"], 0.8)
+    _retriever(index).search("memory usage")
+    assert len(index.lexical_queries[-1]) == 2  # no translation, no third group
+
+
 def test_k_limits_results():
     assert len(_retriever(FakeIndex(**INDEX)).search("memory", k=2)) == 2
 

@@ -164,7 +164,7 @@ def _wait_for(condition, timeout: float = 15.0) -> None:
 def test_chunks_are_embedded_with_their_english_gloss(settings, corpus, fake_embedder):
     (corpus / "a.txt").write_text("梯度检查点节省显存。\n", encoding="utf-8")
     ingest(settings, embedder=fake_embedder)
-    # One call: the chunk's own text, then its rendering (mean of the two is stored).
+    # One call: the chunk's own text, then its rendering (their weighted mean is stored).
     own, gloss = fake_embedder.calls[-1]
     assert own == "梯度检查点节省显存。" and gloss.startswith("gradient checkpointing ") and "memory" in gloss
 
@@ -193,17 +193,18 @@ def test_re_embedding_for_a_new_view_keeps_notes_of_other_folders(settings, corp
     assert set(_indexed(plain)) == {"主文件夹的笔记。", "另一个文件夹的笔记。"}
 
 
-def test_embed_documents_stores_the_normalised_mean(fake_embedder):
+def test_embed_documents_stores_the_normalised_weighted_mean(fake_embedder):
     import numpy as np
 
-    from chatbot.embed import embed_documents
+    from chatbot.embed import GLOSS_WEIGHT, embed_documents
     from chatbot.glossary import Glossary
 
     glossary = Glossary.from_lines(["low-rank\t低秩"])
     assert glossary.gloss("低秩 LoRA") == "low-rank LoRA"
     vectors = embed_documents(fake_embedder, ["低秩 LoRA"], glossary)
     own, gloss = fake_embedder.embed(["低秩 LoRA", "low-rank LoRA"])
-    expected = (own + gloss) / np.linalg.norm(own + gloss)
+    mean = own + GLOSS_WEIGHT * gloss
+    expected = mean / np.linalg.norm(mean)
     assert vectors.shape == (1, fake_embedder.dim) and np.allclose(vectors[0], expected, atol=1e-6)
 
 

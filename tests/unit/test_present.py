@@ -45,3 +45,11 @@ def test_declined_answer_looks_different_and_lists_related_notes():
 
 def test_mode_badge_names_the_model_or_says_extractive():
     assert "extracted passages" in mode_badge(None) and "tiny &lt;x&gt;" in mode_badge("tiny <x>")
+
+
+def test_sources_say_what_was_searched_when_it_was_not_the_question_as_asked():
+    plain = sources_html(answer(), 1, "R")
+    assert "searched for" not in plain.lower()
+    a = answer(rewritten_question="and its <context>? (Qwen)", translated_question="它的上下文长度？")
+    panel = sources_html(a, 1, "R")
+    assert "Searched for: and its &lt;context&gt;? (Qwen)" in panel and "Also searched for: 它的上下文长度？" in panel
