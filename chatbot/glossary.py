@@ -3,7 +3,8 @@
 English questions over Chinese notes cannot be matched lexically, and the bundled MiniLM
 model knows little Chinese.  The glossary (``resources/glossary.tsv``: ``english<TAB>中文|中文``)
 adds the Chinese terms of the English phrases in a question, and the English terms of the
-Chinese phrases in a Chinese one.  A user may add their own file (setting ``glossary_file``).
+Chinese phrases in a Chinese one.  ``resources/vocabulary.tsv`` adds general words the notes use
+(grow -> 增长), English -> Chinese only.  A user may add their own file (setting ``glossary_file``).
 
 It also renders text in English (``gloss``): the glossary's English for each Chinese term, the
 Latin words as they are, in order.  The bundled MiniLM model reads English only, so the dense
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -37,13 +39,14 @@ class Glossary:
 
     en_to_zh: dict[str, tuple[str, ...]]
     zh_to_en: dict[str, tuple[str, ...]]
-    signature: str = field(default="", compare=False)  # a hash of the entries: changes when they do
+    signature: str = field(default="", compare=False)  # a hash of zh_to_en (what gloss renders with)
 
     @classmethod
-    def from_lines(cls, lines: list[str]) -> Glossary:
+    def from_lines(cls, lines: Sequence[str], one_way: Sequence[str] = ()) -> Glossary:
+        """Entries of ``lines`` work both ways; those of ``one_way`` only English -> Chinese."""
         en_to_zh: dict[str, list[str]] = {}
         zh_to_en: dict[str, list[str]] = {}
-        for line in lines:
+        for line, both_ways in [*((x, True) for x in lines), *((x, False) for x in one_way)]:
             if not line.strip() or line.startswith("#") or "\t" not in line:
                 continue
             english, chinese = line.rstrip("\n").split("\t", 1)
@@ -52,10 +55,10 @@ class Glossary:
             if not key or not terms:
                 continue
             en_to_zh.setdefault(key, []).extend(t for t in terms if t not in en_to_zh.get(key, []))
-            for term in terms:
+            for term in terms if both_ways else ():
                 if len(term) >= 2:  # single characters would match nearly every question
                     zh_to_en.setdefault(term, []).append(english.strip())
-        digest = hashlib.sha1(repr((sorted(en_to_zh.items()), sorted(zh_to_en.items()))).encode()).hexdigest()[:12]
+        digest = hashlib.sha1(repr(sorted(zh_to_en.items())).encode()).hexdigest()[:12]
         return cls(
             {k: tuple(v) for k, v in en_to_zh.items()}, {k: tuple(v) for k, v in zh_to_en.items()}, signature=digest
         )
@@ -110,8 +113,10 @@ def embedding_glossary(settings: Settings) -> Glossary | None:
 
 
 def load_glossary(extra_file: Path | None = None) -> Glossary:
-    """The bundled glossary, plus ``extra_file`` if given."""
-    lines = resources.files("chatbot").joinpath("resources/glossary.tsv").read_text(encoding="utf-8").splitlines()
+    """The bundled glossary and (English -> Chinese only) vocabulary, plus ``extra_file`` if given."""
+    bundled = resources.files("chatbot").joinpath("resources")
+    lines = bundled.joinpath("glossary.tsv").read_text(encoding="utf-8").splitlines()
+    vocabulary = bundled.joinpath("vocabulary.tsv").read_text(encoding="utf-8").splitlines()
     if extra_file is not None:
         from .errors import UserError
 
@@ -119,4 +124,4 @@ def load_glossary(extra_file: Path | None = None) -> Glossary:
             lines += extra_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as e:
             raise UserError(f"Glossary file {extra_file} cannot be read ({e}); fix the glossary_file setting.") from e
-    return Glossary.from_lines(lines)
+    return Glossary.from_lines(lines, vocabulary)

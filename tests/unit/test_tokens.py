@@ -111,6 +111,21 @@ def test_glossary_signature_follows_its_entries():
     assert one.signature != Glossary.from_lines(["memory\t显存|内存"]).signature
 
 
+def test_one_way_vocabulary_expands_english_questions_but_never_renders_notes():
+    glossary = Glossary.from_lines(["memory\t显存"], one_way=["grow\t增长", "memory\t内存"])
+    assert glossary.expand("Why does memory grow?") == ["显存", "内存", "增长"]
+    assert glossary.gloss("显存不断增长") == "memory"  # 增长 stays unrendered
+    assert glossary.expand("显存不断增长") == ["memory"]  # and a Chinese question gets no 'grow'
+    # The dense view's signature covers only what rendering uses.
+    assert glossary.signature == Glossary.from_lines(["memory\t显存"]).signature
+
+
+def test_bundled_vocabulary_reaches_general_words_of_the_notes():
+    glossary = load_glossary()
+    assert {"增长", "设备"} <= set(glossary.expand("Does it grow on every device?"))
+    assert "增长" not in glossary.zh_to_en
+
+
 def test_mixed_forms_keep_the_english_head_and_translate_the_last_word():
     glossary = Glossary.from_lines(["beam search\t束搜索", "search\t搜索", "mechanism\t机制"])
     assert glossary.mixed_forms("beam search") == ["beam 搜索"]
