@@ -79,9 +79,28 @@ class Glossary:
         ]
         return " ".join(words)
 
+    @cached_property
+    def _key_words(self) -> frozenset[str]:
+        return frozenset(w for key in self.en_to_zh for w in key.split())
+
+    def base_form(self, word: str) -> str:
+        """``word`` as the glossary writes it: 'growing' -> 'grow', 'trained' -> 'train',
+        'stopped' -> 'stop', 'used' -> 'use' - only when that form is a glossary word.
+        Hand-written: a stemmer would also cut the technical terms, which the glossary lists whole."""
+        if word in self._key_words or len(word) < 4:
+            return word
+        for suffix in ("ing", "ed", "es"):
+            if word.endswith(suffix):
+                base = word[: -len(suffix)]
+                for candidate in (base, base + "e", base[:-1] if len(base) > 2 and base[-1] == base[-2] else ""):
+                    if candidate in self._key_words:
+                        return candidate
+        return word
+
     def english_matches(self, text: str) -> list[str]:
-        """Glossary phrases found in the English words of ``text`` (all lengths, longest first)."""
-        words = english_words(text)
+        """Glossary phrases found in the English words of ``text`` (all lengths, longest first;
+        inflected words in their glossary form)."""
+        words = [self.base_form(w) for w in english_words(text)]
         found: list[str] = []
         for n in range(min(MAX_PHRASE_WORDS, len(words)), 0, -1):
             for i in range(len(words) - n + 1):

@@ -126,6 +126,15 @@ def test_bundled_vocabulary_reaches_general_words_of_the_notes():
     assert "增长" not in glossary.zh_to_en
 
 
+def test_inflected_question_words_find_their_glossary_form():
+    glossary = Glossary.from_lines(["grow\t增长", "stop\t停止", "use\t使用", "fine-tuning\t微调", "embedding\t嵌入"])
+    assert glossary.expand("Why does memory keep growing?") == ["增长"]
+    assert glossary.expand("It stopped, then used it") == ["停止", "使用"]
+    # A word the glossary lists as it is stays whole (no 'embedd', no 'fine-tun').
+    assert glossary.english_matches("fine-tuning with embeddings") == ["fine tuning", "embedding"]
+    assert glossary.base_form("bring") == "bring"  # 'br' is no glossary word
+
+
 def test_mixed_forms_keep_the_english_head_and_translate_the_last_word():
     glossary = Glossary.from_lines(["beam search\t束搜索", "search\t搜索", "mechanism\t机制"])
     assert glossary.mixed_forms("beam search") == ["beam 搜索"]
