@@ -101,7 +101,8 @@ def sources_html(answer: Answer | None, turn: int, related_label: str) -> str:
         return '<p class="meta">Sources of the current answer appear here.</p>'
     searched = "".join(
         f'<p class="meta">{label}: {html.escape(text)}</p>'
-        for label, text in (("Searched for", answer.rewritten_question), ("Also searched for", answer.translated_question))
+        for label, text in (("Searched for", answer.rewritten_question),
+                            ("Also searched for", answer.translated_question))
         if text
     )
     if answer.declined:

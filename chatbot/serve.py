@@ -7,7 +7,8 @@ user/assistant pairs are the conversation (follow-ups are rewritten as in ``chat
 Citations ride along in extra fields OpenAI clients keep (``response.model_extra``):
 
 * non-streaming: ``"citations": [...]`` (the ``chatbot ask --json`` objects) and
-  ``"notes_chat": {"answer", "declined", "mode", "model", "rewritten_question", "translated_question", "related", "timings"}``
+  ``"notes_chat": {"answer", "declined", "mode", "model", "rewritten_question", "translated_question",
+  "related", "timings"}``
   at the top level (``answer`` is the text after the citation check);
 * streaming: the same two fields on the final chunk (the one whose ``finish_reason`` is ``"stop"``).
 

@@ -89,7 +89,9 @@ class Settings(BaseSettings):
         description="With a model loaded, a question in another language than the notes is also searched for "
         "in the model's translation (one short generation per question).",
     )
-    translation_weight: float = Field(1.0, ge=0, le=2, description="BM25 weight of the model's translation of the question.")
+    translation_weight: float = Field(
+        1.0, ge=0, le=2, description="BM25 weight of the model's translation of the question."
+    )
 
     # --- answers -------------------------------------------------------------------------
     prompts_dir: Path = Field(default_factory=_default_prompts_dir, description="Folder of prompt templates.")

@@ -191,7 +191,8 @@ def test_eval_commands_report_the_translated_rows(indexed_env, tmp_path):
     rows = [
         {"id": "en-1", "q": "How does the notes' trick save memory when recomputing?", "lang": "en", "answerable": True,
          "evidence": "梯度检查点", "keywords": [], "translation": "梯度检查点如何节省显存？"},
-        {"id": "zh-1", "q": "梯度检查点是什么？", "lang": "zh", "answerable": True, "evidence": "梯度检查点", "keywords": []},
+        {"id": "zh-1", "q": "梯度检查点是什么？", "lang": "zh", "answerable": True, "evidence": "梯度检查点",
+         "keywords": []},
     ]
     questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "r.json"

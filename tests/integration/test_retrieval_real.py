@@ -32,7 +32,8 @@ def test_hybrid_beats_each_channel_in_each_language(results):
     for lang in ("en", "zh", "all"):
         for channel in ("dense", "lexical"):
             assert results["hybrid"][lang]["mrr"] > results[channel][lang]["mrr"]
-            assert results["hybrid"][lang]["hit@1"] > results[channel][lang]["hit@1"] or (lang, channel) == ("en", "lexical")
+            tie_allowed = (lang, channel) == ("en", "lexical")  # see below
+            assert results["hybrid"][lang]["hit@1"] > results[channel][lang]["hit@1"] or tie_allowed
     # English: since the general vocabulary (resources/vocabulary.tsv) BM25 alone finds as many
     # passages first as the hybrid (0.873); the dense channel still lifts MRR, and must not cost hit@1.
     assert results["hybrid"]["en"]["hit@1"] >= results["lexical"]["en"]["hit@1"]

@@ -127,7 +127,8 @@ def test_bundled_vocabulary_reaches_general_words_of_the_notes():
 
 
 def test_inflected_question_words_find_their_glossary_form():
-    glossary = Glossary.from_lines(["grow\t增长", "stop\t停止", "use\t使用", "fine-tuning\t微调", "embedding\t嵌入"])
+    entries = ["grow\t增长", "stop\t停止", "use\t使用", "fine-tuning\t微调", "embedding\t嵌入"]
+    glossary = Glossary.from_lines(entries)
     assert glossary.expand("Why does memory keep growing?") == ["增长"]
     assert glossary.expand("It stopped, then used it") == ["停止", "使用"]
     # A word the glossary lists as it is stays whole (no 'embedd', no 'fine-tun').
