@@ -212,12 +212,12 @@ class Answerer:
                 rewritten = model_rewrite(question, trimmed, model, self.prompts[lang])
             else:
                 rewritten = carry_terms(question, history, self.retriever.glossary)
-        return {**state, "rewritten": rewritten, "rewrite_ms": _ms(state["start"])}
+        return {**state, "rewritten": rewritten, "standalone": rewritten or question,
+                "rewrite_ms": _ms(state["start"])}
 
     def _translate(self, state: dict[str, Any]) -> dict[str, Any]:
         """With a model, a question in another language than the notes gets the model's translation."""
-        s, model = state["settings"], state["model"]
-        standalone = state["rewritten"] or state["question"]
+        s, model, standalone = state["settings"], state["model"], state["standalone"]
         began, translated = time.perf_counter(), state["translated"]
         if translated is None and model is not None and s.translate_questions:
             lang, target = detect_language(standalone), self.retriever.index.main_language()
@@ -226,15 +226,14 @@ class Answerer:
         return {**state, "translated": translated, "translate_ms": (time.perf_counter() - began) * 1000}
 
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
-        s = state["settings"]
-        standalone = state["rewritten"] or state["question"]
+        s, standalone = state["settings"], state["standalone"]
         began = time.perf_counter()
         passages = self.retriever.search(standalone, k=max(s.answer_passages, s.top_k), translation=state["translated"])
         assessment = assess(
             standalone, passages, self.retriever.index, self.retriever.glossary,
             min_support=s.decline_support, rescue_support=s.decline_rescue,
         )
-        return {**state, "standalone": standalone, "passages": passages, "assessment": assessment,
+        return {**state, "passages": passages, "assessment": assessment,
                 "retrieve_ms": (time.perf_counter() - began) * 1000}
 
     def _respond(self, states: Iterator[dict[str, Any]]) -> Iterator[Event]:

@@ -8,7 +8,7 @@ Chinese phrases in a Chinese one.  ``resources/vocabulary.tsv`` adds general wor
 
 It also renders text in English (``gloss``): the glossary's English for each Chinese term, the
 Latin words as they are, in order.  The bundled MiniLM model reads English only, so the dense
-channel embeds each chunk as the mean of its own and its English rendering's vectors, and a
+channel embeds each chunk as a weighted mean of its own and its English rendering's vectors, and a
 Chinese question as its rendering (see ``embed.embed_documents``).
 
 Left out: translation of whole sentences (a loaded LLM can add that later).

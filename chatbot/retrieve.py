@@ -11,7 +11,7 @@ not embedded at all (``dense_gate``): same first passage, a fraction of the late
 
 The lexical query is the question's tokens plus glossary terms in the other language, so an
 English question can match Chinese notes offline.  The dense channel meets Chinese notes in
-English too: chunks carry the mean vector of their text and its glossary rendering, and a
+English too: chunks carry the weighted mean vector of their text and its glossary rendering, and a
 Chinese question is embedded as its rendering (``embed.embed_documents``).
 """
 

@@ -70,24 +70,23 @@ def carry_terms(question: str, history: Sequence[tuple[str, str]], glossary: Glo
 
 
 def model_rewrite(question: str, history: Sequence[tuple[str, str]], model: LocalModel, prompts: PromptSet) -> str | None:
-    """The model's standalone version of ``question`` (first line of its reply), or None if empty."""
-    messages = prompts.rewrite_messages(question, history[-3:])
-    if model.count(messages) > model.n_ctx - MAX_REWRITE_TOKENS:
-        return None  # the conversation does not fit; retrieval uses the question as asked
-    reply = model.complete(messages, max_tokens=MAX_REWRITE_TOKENS)
-    line = next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
-    return line or None
+    """The model's standalone version of ``question`` (first line of its reply), or None if empty
+    or the conversation does not fit (retrieval then uses the question as asked)."""
+    return _first_line(model, prompts.rewrite_messages(question, history[-3:]), MAX_REWRITE_TOKENS) or None
 
 
 def model_translate(question: str, target: str, model: LocalModel, prompts: PromptSet) -> str | None:
     """The model's translation of ``question`` into language ``target`` ("zh"/"en"), or None when
     the question does not fit the context or the reply is empty or not in ``target``."""
-    messages = prompts.translate_messages(question)
-    if model.count(messages) > model.n_ctx - MAX_TRANSLATE_TOKENS:
-        return None
-    reply = model.complete(messages, max_tokens=MAX_TRANSLATE_TOKENS)
-    line = next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
-    line = line.strip("\"'“”「」")
+    line = _first_line(model, prompts.translate_messages(question), MAX_TRANSLATE_TOKENS).strip("\"'“”「」")
     if not line or line == question.strip() or detect_language(line) != target:
         return None  # an echo or an answer in the wrong language adds nothing to search with
     return line
+
+
+def _first_line(model: LocalModel, messages: list[dict[str, str]], max_tokens: int) -> str:
+    """The first non-empty line of the model's reply, or "" when the prompt leaves no room for it."""
+    if model.count(messages) > model.n_ctx - max_tokens:
+        return ""
+    reply = model.complete(messages, max_tokens=max_tokens)
+    return next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
