@@ -2,7 +2,9 @@
 
 Short notes stay whole.  Long ones are split by LangChain's RecursiveCharacterTextSplitter at
 line ends and Chinese/English sentence ends (。！？；), so a chunk never ends mid-sentence
-unless one sentence alone is longer than the chunk size.  Overlap is in whole sentences.
+unless one sentence alone is longer than the chunk size.  Each chunk after the first then
+starts up to ``chunk_overlap`` characters earlier, at a sentence or line start, so it repeats
+the previous chunk's last whole sentences.
 
 Chunk ids are content-addressed (note hash + chunk hash), so re-ingesting the same text
 yields the same ids and an unchanged note is never re-embedded.
@@ -11,12 +13,15 @@ yields the same ids and an unchanged note is never re-embedded.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from .load import Note, content_hash
 
 # Sentence ends first; commas, spaces and single characters only for an over-long sentence.
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", ". ", "，", ",", " ", ""]
+# Where a sentence or line starts: right after a sentence end or a line end.
+SENTENCE_START = re.compile(r"(?<=[。！？；!?;\n])|(?<=\. )")
 
 
 @dataclass(frozen=True)
@@ -62,18 +67,35 @@ def chunk_note(note: Note, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
             separators=SEPARATORS,
             keep_separator="end",
             chunk_size=chunk_size,
-            chunk_overlap=min(chunk_overlap, chunk_size // 2),
+            # Overlap is added below: the splitter's own overlap repeats whole pieces of the
+            # level that split the text (whole lines here), so a bullet line longer than the
+            # overlap got none, and two adjacent bullets answering one question never met.
+            chunk_overlap=0,
             strip_whitespace=True,
         )
         pieces = splitter.split_text(note.text)
+    overlap = min(chunk_overlap, chunk_size // 2)
     chunks = []
-    cursor, covered = 0, 0  # start of the previous chunk + 1; end of the text covered so far
+    cursor, covered = 0, 0  # start of the previous piece + 1; end of the text covered so far
     for i, piece in enumerate(pieces):
-        start = _locate(note.text, piece, cursor, covered)
-        cursor, covered = start + 1, max(covered, start + len(piece))
-        chunk_id = f"{note.note_id}-{i}-{content_hash(piece, 8)}"
-        chunks.append(Chunk(chunk_id, piece, note, i, start))
+        begin = _locate(note.text, piece, cursor, covered)
+        end = begin + len(piece)
+        # The overlap stays inside the previous piece (which starts at cursor - 1).
+        start = _overlap_start(note.text, max(cursor - 1, begin - overlap), begin) if i and overlap else begin
+        cursor, covered = begin + 1, max(covered, end)
+        text = note.text[start:end]
+        chunks.append(Chunk(f"{note.note_id}-{i}-{content_hash(text, 8)}", text, note, i, start))
     return chunks
+
+
+def _overlap_start(text: str, low: int, begin: int) -> int:
+    """The earliest sentence or line start in ``text[low:begin]``, past its leading
+    whitespace; ``begin`` when no whole sentence fits."""
+    starts = [0] if low == 0 else [m.start() for m in SENTENCE_START.finditer(text, low, begin)]
+    start = starts[0] if starts else begin
+    while start < begin and text[start].isspace():
+        start += 1
+    return start
 
 
 def _locate(text: str, piece: str, cursor: int, covered: int) -> int:

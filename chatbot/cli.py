@@ -63,11 +63,11 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bo
         def show(result: ingesting.IngestReport | Exception) -> None:
             if isinstance(result, Exception):
                 click.echo(f"Error: {result}", err=True)
-            elif result.index_changed or result.skipped:
+            elif result.index_changed or result.problems:
                 click.echo(result.summary())
 
         ingesting.watch(settings, list(paths) or None, on_report=show)
-    elif report.skipped:
+    elif report.problems:
         sys.exit(1)
 
 

@@ -48,6 +48,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)  # one sentence per unreadable file
+    empty: list[str] = field(default_factory=list)  # roots named with no note files (and none removed)
     reembedded_all: str = ""  # why every chunk was embedded again (e.g. the glossary changed)
     reparsed: bool = False  # every file was parsed again: the parser changed since the last ingest
     chunks_embedded: int = 0
@@ -56,6 +57,11 @@ class IngestReport:
     notes: int = 0
     chunks: int = 0
     seconds: float = 0.0
+
+    @property
+    def problems(self) -> bool:
+        """Something the user should fix: an unreadable file, or a named folder without notes."""
+        return bool(self.skipped or self.empty)
 
     @property
     def index_changed(self) -> bool:
@@ -78,6 +84,10 @@ class IngestReport:
         if self.reembedded_all:
             lines.append(f"Re-embedded every chunk: {self.reembedded_all}.")
         lines += [f"Skipped: {message}" for message in self.skipped]
+        lines += [
+            f"Nothing to index in {root}: no {'/'.join(SUPPORTED_SUFFIXES)} files there; add notes or check the path."
+            for root in self.empty
+        ]
         return "\n".join(lines)
 
 
@@ -200,6 +210,9 @@ def ingest(
                 report.removed.append(entry["label"])
             else:
                 files[key] = entry  # another root, not part of this ingest
+    # A named folder with no note files at all (and none indexed before) is probably a wrong
+    # path or the wrong folder: say so instead of a bare "up to date".
+    report.empty = [str(r) for r in roots if not find_files(r) and not any(_under(k, [r]) for k in old_files)]
     notes = dedupe([_note_from_json(n) for key in sorted(files) for n in files[key]["notes"]])
     if not notes:
         where = ", ".join(str(r) for r in roots)

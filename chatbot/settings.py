@@ -69,7 +69,7 @@ class Settings(BaseSettings):
 
     # --- loading and chunking -------------------------------------------------------
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped with a message.")
-    chunk_size: int = Field(400, ge=50, description="Target chunk length in characters.")
+    chunk_size: int = Field(400, ge=50, description="Target chunk length in characters, before the overlap.")
     chunk_overlap: int = Field(80, ge=0, description="Characters shared by consecutive chunks of one note.")
 
     # --- retrieval --------------------------------------------------------------------

@@ -95,6 +95,15 @@ def test_empty_corpus_folder_is_one_sentence(tmp_path):
     assert_one_sentence_error(result, "No notes to index")
 
 
+def test_naming_a_folder_without_notes_exits_non_zero_and_the_index_still_answers(indexed_env, tmp_path):
+    (tmp_path / "typo").mkdir()
+    result = run("ingest", "-q", str(tmp_path / "typo"), env=indexed_env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Nothing to index in" in result.stdout and "index already up to date" in result.stdout
+    answer = run("retrieve", "--json", "梯度检查点是什么？", env=indexed_env)
+    assert answer.returncode == 0 and json.loads(answer.stdout)["retrieved"]
+
+
 def test_binary_file_is_reported_and_exit_is_non_zero(tmp_path):
     corpus = tmp_path / "notes"
     corpus.mkdir()

@@ -28,8 +28,20 @@ def test_long_note_splits_at_sentence_ends_with_overlap():
     for chunk in chunks:
         assert chunk.text.endswith("。")  # never cut mid-sentence
         assert note.text[chunk.start : chunk.start + len(chunk.text)] == chunk.text
-        assert len(chunk.text) <= 120
+        assert len(chunk.text) <= 120 + 40  # the target size plus the overlap
     assert any(a.text[-10:] in b.text for a, b in zip(chunks, chunks[1:]))  # overlap
+
+
+def test_overlap_reaches_into_long_lines_by_sentence():
+    # Bullet lines longer than the overlap: overlap must still carry the previous line's last
+    # sentence, so two adjacent bullets that answer one question share a chunk somewhere.
+    lines = [f"- 第{i}条：这一条先讲定义，{'写得比较长' * 6}。第{i}条的结论句在这里。" for i in range(12)]
+    note = _note("\n".join(lines))
+    chunks = chunk_note(note, 160, 40)
+    assert len(chunks) > 3
+    for a, b in zip(chunks, chunks[1:]):
+        last_sentence = a.text.rsplit("。", 2)[-2].rsplit("\n", 1)[-1] + "。"
+        assert b.text.startswith(last_sentence.lstrip()), (a.text, b.text)
 
 
 def test_ids_are_deterministic_and_content_addressed():

@@ -80,6 +80,25 @@ def test_empty_corpus_is_an_error_and_keeps_the_index(settings, corpus, fake_emb
     assert set(_indexed(settings)) == {"保留我。"}
 
 
+def test_naming_a_folder_without_notes_says_so_and_keeps_the_index(settings, corpus, tmp_path, fake_embedder):
+    (corpus / "a.txt").write_text("保留我。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    (tmp_path / "wrong").mkdir()
+    (tmp_path / "wrong" / "photo.jpg").write_bytes(b"\xff\xd8")
+    report = ingest(settings, [tmp_path / "wrong"], embedder=fake_embedder)
+    assert report.problems and report.empty == [str(tmp_path / "wrong")]
+    assert "Nothing to index in" in report.summary() and not report.index_changed
+    assert set(_indexed(settings)) == {"保留我。"}
+
+    (corpus / "a.txt").unlink()  # a folder emptied since the last ingest is a removal, not a mistake
+    (corpus / "b.txt").write_text("另一个。\n", encoding="utf-8")
+    ingest(settings, [corpus, tmp_path / "wrong"], embedder=fake_embedder)
+    (corpus / "b.txt").unlink()
+    (tmp_path / "wrong" / "c.txt").write_text("第三个。\n", encoding="utf-8")
+    report = ingest(settings, [corpus, tmp_path / "wrong"], embedder=fake_embedder)
+    assert report.removed == ["b.txt"] and not report.empty
+
+
 def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(settings, corpus, fake_embedder):
     (corpus / "good.txt").write_text("好的笔记。\n", encoding="utf-8")
     (corpus / "bin.txt").write_bytes(b"\x00\x01\x02\x03")
