@@ -32,6 +32,9 @@ _PHRASE_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)+(?:[ \-]?\d+)?\b")
 _VERSIONED_RE = re.compile(r"\b([A-Za-z]{2,})[ ](\d+(?:\.\d+)*)(?![\d.]*[A-Za-z])")
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
+# Complexity notation: O(N^2), O(n log n), O(1).  Its letters are too short for a name, yet a
+# question asking about O(N^2) hinges on it as much as on a model name.
+_BIG_O_RE = re.compile(r"(?<![A-Za-z])O\([^()]{1,20}\)")
 
 EN_STOPWORDS = frozenset(
     """a an the and or of to in on at by for with from as is are was were be been being do does did
@@ -165,4 +168,5 @@ def identifiers(text: str) -> list[str]:
         capitals = sum(ch.isupper() for ch in word)
         if any(ch.isdigit() for ch in word) or capitals >= 2 or (capitals and match.start() > 0):
             found.append(word)
+    found += [m.group() for m in _BIG_O_RE.finditer(text)]
     return list(dict.fromkeys(found))

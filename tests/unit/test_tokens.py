@@ -96,6 +96,8 @@ def test_identifiers_are_the_names_a_question_hinges_on():
     assert identifiers("What share of LLaMA's data? Does Qwen2 beat Mistral 7B with NF4?") == [
         "LLaMA", "Qwen2", "Mistral", "7B", "NF4"
     ]
+    # Complexity notation is a name too; a word ending in O before a bracket is not one.
+    assert identifiers("How to cut the O(N^2) cost, or O(n log n)? LOGO(x)") == ["LOGO", "O(N^2)", "O(n log n)"]
 
 
 def test_gloss_renders_chinese_terms_in_english_and_keeps_latin_words():
