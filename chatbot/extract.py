@@ -5,7 +5,8 @@ Each sentence of the retrieved passages is scored by how much of the question it
 translations, content words; each also weighted by its rarity among these sentences, and a
 term inside a longer one, 'actor' in 'actorcritic', not counted twice), plus the passage's
 retrieval score.  "See X for details" lines count half.  The best sentence is kept with the
-sentence after it (answers tend to follow the sentence that restates the question), then up
+sentence after it (answers tend to follow the sentence that restates the question; a question
+there, "有没有言过其实？", is skipped: it asks, it does not answer), then up
 to ``max_sentences`` in all that score close to it, with a higher bar for other passages (each
 one adds a citation).  Nothing is generated, so every sentence is cited and its character span
 in the passage is exact.
@@ -83,7 +84,8 @@ def pick_sentences(terms: Sequence[Term], passages: Sequence[Passage], max_sente
         return []
     best = scored[0]
     chosen = [best]
-    following = [e for e in scored if e.passage == best.passage and e.start >= best.end]
+    following = [e for e in scored if e.passage == best.passage and e.start >= best.end
+                 and not e.text.rstrip().endswith(("?", "？"))]
     if FOLLOW_BEST and following:
         chosen.append(min(following, key=lambda e: e.start))
     for e in scored[1:]:

@@ -27,6 +27,14 @@ def test_best_sentence_and_its_successor_with_exact_spans():
     assert all(PASSAGES[e.passage].text[e.start : e.end] == e.text for e in picks)
 
 
+def test_a_rhetorical_question_after_the_best_sentence_is_not_its_answer():
+    passages = [passage("梯度检查点是一种省显存的方法。真的有用吗？它在反向传播时重新计算激活值。", 0, score=1.0)]
+    index = FakeIndex([p.text for p in passages])
+    terms = question_terms("梯度检查点为什么能省显存？", load_glossary(), index.compact_text(), index.count)
+    picks = pick_sentences(terms, passages, 2)
+    assert [e.text for e in picks] == ["梯度检查点是一种省显存的方法。", "它在反向传播时重新计算激活值。"]
+
+
 def test_english_question_finds_chinese_sentence_via_glossary():
     picks = pick("What does LoRA train?")
     assert picks[0].passage == 1 and "低秩矩阵" in picks[0].text
