@@ -91,8 +91,7 @@ def chunk_note(note: Note, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
 def _overlap_start(text: str, low: int, begin: int) -> int:
     """The earliest sentence or line start in ``text[low:begin]``, past its leading
     whitespace; ``begin`` when no whole sentence fits."""
-    starts = [0] if low == 0 else [m.start() for m in SENTENCE_START.finditer(text, low, begin)]
-    start = starts[0] if starts else begin
+    start = 0 if low == 0 else next((m.start() for m in SENTENCE_START.finditer(text, low, begin)), begin)
     while start < begin and text[start].isspace():
         start += 1
     return start

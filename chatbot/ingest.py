@@ -122,11 +122,15 @@ def _meta_hash(meta: dict[str, Any]) -> str:
 def _scan(
     roots: list[Path], old_files: dict[str, Any], max_bytes: int, report: IngestReport, reparse: bool = False
 ) -> dict[str, Any]:
-    """New file table for ``roots``: unchanged entries reused (``reparse``: parsed again), others parsed."""
+    """New file table for ``roots``: unchanged entries reused (``reparse``: parsed again), others parsed.
+    A root with no note files at all is noted in ``report.empty``."""
     files: dict[str, Any] = {}
     for root in roots:
         base = root if root.is_dir() else root.parent
-        for path in find_files(root):
+        paths = find_files(root)
+        if not paths:
+            report.empty.append(str(root))
+        for path in paths:
             key = str(path.resolve())
             label = path.relative_to(base).as_posix()
             old = old_files.get(key)
@@ -210,9 +214,9 @@ def ingest(
                 report.removed.append(entry["label"])
             else:
                 files[key] = entry  # another root, not part of this ingest
-    # A named folder with no note files at all (and none indexed before) is probably a wrong
-    # path or the wrong folder: say so instead of a bare "up to date".
-    report.empty = [str(r) for r in roots if not find_files(r) and not any(_under(k, [r]) for k in old_files)]
+    # A named folder with no note files (and none indexed before: emptying one is a removal) is
+    # probably a wrong path or the wrong folder: say so instead of a bare "up to date".
+    report.empty = [r for r in report.empty if not any(_under(k, [Path(r)]) for k in old_files)]
     notes = dedupe([_note_from_json(n) for key in sorted(files) for n in files[key]["notes"]])
     if not notes:
         where = ", ".join(str(r) for r in roots)
