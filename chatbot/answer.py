@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .cite import Citation, check_citations, citation_for
-from .decline import assess, question_terms
+from .decline import assess
 from .extract import extractive_text, pick_sentences
 from .prompt import ContextTooSmallError, fit_passages, load_prompts
 from .retrieve import check_question
 from .rewrite import carry_terms, model_rewrite, model_translate
+from .terms import question_terms, substring_frequency
 from .tokens import detect_language
 
 if TYPE_CHECKING:
@@ -261,8 +262,8 @@ class Answerer:
             yield Token(answer.answer)
             first_token_ms = _ms(state["start"])
         elif model is None:
-            terms = question_terms(state["standalone"], self.retriever.glossary, self.retriever.index.compact_text(),
-                                   max(self.retriever.index.count, 1))
+            terms = question_terms(state["standalone"], self.retriever.glossary,
+                                   substring_frequency(self.retriever.index.compact_text()), max(self.retriever.index.count, 1))
             picks = pick_sentences(terms, passages, s.extract_sentences)
             spans = {}
             for e in picks:

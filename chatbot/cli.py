@@ -117,7 +117,8 @@ def eval() -> None:  # noqa: A001 - the command is called "eval"
               show_default=True, help="Where to write the figures.")
 @click.pass_context
 def eval_retrieval(ctx, questions: Path | None, out: Path) -> None:
-    """hit@1, hit@5 and MRR per language for dense-only, BM25-only and hybrid retrieval."""
+    """hit@1, hit@5 and MRR per language for dense-only, BM25-only, the hybrid without its dense
+    channel, and the hybrid."""
     from .evaluate import default_questions, evaluate_retrieval, format_retrieval, read_questions
     from .retrieve import build_retriever
 

@@ -2,7 +2,9 @@
 
 Each line: ``{"q": ..., "lang": "zh"|"en", "answerable": bool, "evidence": "verbatim substring"}``.
 A retrieved passage is a hit when its text contains the evidence.  Dense-only, BM25-only and
-the shipped hybrid run on the same questions in one pass, so they compare like for like.
+the shipped hybrid run on the same questions in one pass, so they compare like for like; so
+does the hybrid without its dense channel (``no-dense``: BM25 plus term coverage), which shows
+what the dense channel adds.
 Questions without evidence (unanswerable ones) are skipped here; answers are evaluated later.
 
 An item may also carry a ``"translation"``: the question in the notes' language, as a model
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
     from .retrieve import HybridRetriever
 
 MODES = ("dense", "lexical", "hybrid")
+NO_DENSE = "no-dense"  # the hybrid without its dense channel: BM25 + coverage (does dense earn its weight?)
 TRANSLATED = "translated"  # the hybrid, also searching an item's "translation"
+ROWS = ("dense", "lexical", NO_DENSE, "hybrid", TRANSLATED)
 
 
 def default_questions() -> Path:
@@ -59,8 +63,9 @@ def first_hit(texts: list[str], evidence: str) -> int | None:
 
 def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
     """{mode: {lang: {"n", "hit@1", "hit@5", "mrr"}}} plus per-question misses."""
-    ranks: dict[str, dict[str, list[int | None]]] = {m: {} for m in (*MODES, TRANSLATED)}
+    ranks: dict[str, dict[str, list[int | None]]] = {m: {} for m in ROWS}
     misses: list[dict[str, Any]] = []
+    no_dense = retriever.model_copy(update={"dense_weight_en": 0.0, "dense_weight_zh": 0.0})
     for item in items:
         if not item.get("evidence"):
             continue
@@ -71,6 +76,8 @@ def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], 
             ranks[mode].setdefault(lang, []).append(rank)
             if mode == "hybrid" and rank != 1:
                 misses.append({"id": item.get("id"), "q": item["q"], "rank": rank})
+        texts = [p.text for p in no_dense.search(item["q"], k=k)]
+        ranks[NO_DENSE].setdefault(lang, []).append(first_hit(texts, item["evidence"]))
         if item.get("translation"):
             texts = [p.text for p in retriever.search(item["q"], k=k, translation=item["translation"])]
             ranks[TRANSLATED].setdefault(lang, []).append(first_hit(texts, item["evidence"]))
@@ -102,7 +109,7 @@ def format_retrieval(results: dict[str, Any]) -> str:
     langs = sorted({lang for by_lang in metrics.values() for lang in by_lang}, key=lambda l: (l == "all", l))
     rows = [f"{'lang':<5} {'mode':<10} {'n':>4} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}"]
     for lang in langs:
-        for mode in (*MODES, TRANSLATED):
+        for mode in ROWS:
             m = metrics.get(mode, {}).get(lang)
             if m:
                 rows.append(f"{lang:<5} {mode:<10} {m['n']:>4} {m['hit@1']:>7.3f} {m['hit@5']:>7.3f} {m['mrr']:>7.3f}")

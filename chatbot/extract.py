@@ -4,7 +4,8 @@ Each sentence of the retrieved passages is scored by how much of the question it
 (the same rarity-weighted terms as the decline check: names, glossary phrases with their
 translations, content words; each also weighted by its rarity among these sentences, and a
 term inside a longer one, 'actor' in 'actorcritic', not counted twice), plus the passage's
-retrieval score.  "See X for details" lines count half.  The best sentence is kept with the
+retrieval score relative to the best passage's (so the scale of the fused score does not
+matter).  "See X for details" lines count half.  The best sentence is kept with the
 sentence after it (answers tend to follow the sentence that restates the question; a question
 there, "有没有言过其实？", is skipped: it asks, it does not answer), then up
 to ``max_sentences`` in all that score close to it, with a higher bar for other passages (each
@@ -20,13 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .decline import Term
+from .terms import Term
 from .tokens import compact, sentence_spans
 
 if TYPE_CHECKING:
     from .retrieve import Passage
 
-RANK_WEIGHT = 1.0  # x fused retrieval score in [0, 1]: retrieval ranks whole passages better than term overlap ranks sentences
+RANK_WEIGHT = 1.0  # x retrieval score / best passage's score: retrieval ranks whole passages better than term overlap ranks sentences
 REFERENCE_FACTOR = 0.5  # "see X for details" lines match the question's words but answer nothing
 KEEP_RATIO = 0.6  # further sentences of the best passage must score at least this share of the best
 OTHER_PASSAGE_RATIO = 0.9  # ... and sentences of other passages this share (each adds a citation)
@@ -65,13 +66,14 @@ def score_sentences(terms: Sequence[Term], passages: Sequence[Passage]) -> list[
         weights[t.label] = t.weight * (math.log(1 + n / count) / math.log(1 + n) if count else 1.0)
     total = sum(weights.values()) or 1.0
     scored = []
+    top = max((p.score for p in passages), default=0.0) or 1.0  # the best passage counts 1
     for (i, start, end, _), labels in zip(sentences, covered):
         p = passages[i]
         text = p.text[start:end]
         share = sum(weights[label] for label in labels) / total
         if _REFERENCE_RE.search(text):
             share *= REFERENCE_FACTOR
-        score = share + RANK_WEIGHT * p.score
+        score = share + RANK_WEIGHT * p.score / top
         scored.append(Extract(i, start, end, text, score))
     scored.sort(key=lambda e: (-e.score, e.passage, e.start))
     return scored

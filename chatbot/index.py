@@ -155,7 +155,6 @@ class IndexReader:
         self._bm25 = None
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
-        self._df: dict[str, int] | None = None
         self._compact: str | None = None
         self._language: str | None = None
 
@@ -204,17 +203,15 @@ class IndexReader:
                 self._bm25 = bm25s.BM25.load(str(self.gen / "bm25"), load_corpus=False, show_progress=False) if self._ids else None
             return self._bm25
 
-    def document_frequency(self) -> dict[str, int]:
-        """BM25 token -> number of chunks containing it (for idf weights outside BM25)."""
-        with self._lock:
-            if self._df is None:
-                tokens = json.loads((self.gen / "tokens.json").read_text(encoding="utf-8"))
-                df: dict[str, int] = {}
-                for chunk_tokens in tokens["tokens"]:
-                    for token in set(chunk_tokens):
-                        df[token] = df.get(token, 0) + 1
-                self._df = df
-            return self._df
+    def document_frequency(self, token: str) -> int:
+        """Number of chunks containing the BM25 ``token`` (0 if none): the nonzero entries of its
+        column in bm25s's sparse score matrix, so no second copy of the tokens is kept."""
+        bm25 = self._lexical()
+        column = bm25.vocab_dict.get(token) if bm25 is not None else None
+        if column is None:
+            return 0
+        indptr = bm25.scores["indptr"]
+        return int(indptr[column + 1] - indptr[column])
 
     def compact_text(self) -> str:
         """All chunk texts in ``tokens.compact`` form, joined: 'does term X occur anywhere?'"""

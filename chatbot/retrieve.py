@@ -6,8 +6,14 @@ out of its vocabulary), and equal-weight RRF let its noise outvote clear BM25 wi
 every candidate from either channel gets *both* scores (BM25 over the whole index; cosine from
 its stored vector), each channel is normalised per question, and they are mixed with a
 per-language weight (settings ``dense_weight_zh`` / ``dense_weight_en``) chosen on the eval set.
-When BM25's winner leads by more than the dense channel could ever make up, the question is
-not embedded at all (``dense_gate``): same first passage, a fraction of the latency.
+
+A third signal joins them (``coverage_weight``): the weighted share of the question's terms a
+passage mentions (``terms.coverage``).  BM25 sums term scores, so a passage repeating one
+frequent term (梯度 ten times) can outrank the passage that holds every distinct thing asked
+about; coverage rewards breadth, the way Lucene's old ``coord`` factor did.
+
+When the winner without the dense channel leads by more than that channel could ever make up,
+the question is not embedded at all (``dense_gate``): same first passage, a fraction of the latency.
 
 The lexical query is the question's tokens plus glossary terms in the other language, so an
 English question can match Chinese notes offline.  The dense channel meets Chinese notes in
@@ -28,6 +34,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from .errors import QuestionError
+from .terms import Term, coverage, question_terms, token_frequency
 from .tokens import detect_language, tokenize
 
 if TYPE_CHECKING:
@@ -50,6 +57,7 @@ class Passage:
     score: float
     dense: float
     lexical: float
+    coverage: float = 0.0  # weighted share of the question's terms the passage mentions (terms.coverage)
 
     @property
     def note_id(self) -> str:
@@ -94,6 +102,7 @@ class HybridRetriever(BaseRetriever):
     gloss_questions: bool = True
     expansion_weight_zh: float = 0.3
     translation_weight: float = 1.0
+    coverage_weight: float = 0.35
     max_question_chars: int = 2000
     mode: Mode = "hybrid"
 
@@ -112,6 +121,7 @@ class HybridRetriever(BaseRetriever):
             expansion_weight_en=settings.expansion_weight_en,
             expansion_weight_zh=settings.expansion_weight_zh,
             translation_weight=settings.translation_weight,
+            coverage_weight=settings.coverage_weight,
             dense_gate=settings.dense_gate,
             gloss_questions=settings.gloss_embeddings,
             max_question_chars=settings.max_question_chars,
@@ -124,7 +134,8 @@ class HybridRetriever(BaseRetriever):
             Document(
                 page_content=p.text,
                 id=p.chunk_id,
-                metadata={**p.metadata, "score": p.score, "dense_score": p.dense, "lexical_score": p.lexical},
+                metadata={**p.metadata, "score": p.score, "dense_score": p.dense, "lexical_score": p.lexical,
+                          "coverage": p.coverage},
             )
             for p in self.search(query)
         ]
@@ -153,6 +164,12 @@ class HybridRetriever(BaseRetriever):
     def dense_weight(self, question: str) -> float:
         return self.dense_weight_zh if detect_language(question) == "zh" else self.dense_weight_en
 
+    def terms(self, question: str) -> list[Term]:
+        """What ``question`` asks about, weighted by rarity among the indexed chunks."""
+        return question_terms(
+            question, self.glossary, token_frequency(self.index.document_frequency), max(self.index.count, 1)
+        )
+
     def search(
         self, question: str, k: int | None = None, mode: Mode | None = None, translation: str | None = None
     ) -> list[Passage]:
@@ -164,33 +181,44 @@ class HybridRetriever(BaseRetriever):
         k = k or self.k
         mode = mode or self.mode
         weight = {"dense": 1.0, "lexical": 0.0}.get(mode, self.dense_weight(question))
+        cover_weight = self.coverage_weight if mode == "hybrid" else 0.0
         n = max(self.candidates, k)
 
         scores = self.index.lexical_search(self.lexical_queries(question, translation)) if weight < 1 else None
         lexical = scores.top(n) if scores is not None else {}
+        chunks = {cid: chunk for cid, (chunk, _) in self.index.fetch(list(lexical)).items()}
+        terms = self.terms(question) if cover_weight else []
+        cover = {cid: coverage(terms, chunk.text) for cid, chunk in chunks.items()} if terms else {}
+        unseen = _unseen_share(lexical) if len(lexical) >= n else 0.0
         dense: dict[str, float] = {}
-        chunks: dict[str, StoredChunk] = {}
-        vector = None
-        if weight > 0 and not (self.dense_gate and _dense_cannot_change_first(lexical, weight)):
+        if weight > 0 and not (
+            self.dense_gate and _dense_cannot_change_first(lexical, cover, weight, cover_weight, unseen)
+        ):
             vector = self.embedder.embed([self.dense_query(question)])[0]
             for chunk, similarity in self.index.dense_search(vector, n):
                 dense[chunk.chunk_id] = similarity
-                chunks[chunk.chunk_id] = chunk
+                if chunk.chunk_id not in chunks:
+                    chunks[chunk.chunk_id] = chunk
+                    if terms:
+                        cover[chunk.chunk_id] = coverage(terms, chunk.text)
             if scores is not None:  # BM25 scores of the dense candidates too
                 lexical.update(scores.of([cid for cid in dense if cid not in lexical]))
-        # Lexical-only candidates: their text, and their cosine from the stored vectors.
-        for cid, (chunk, similarity) in self.index.fetch([c for c in lexical if c not in chunks], vector).items():
-            chunks[cid] = chunk
-            if vector is not None:
-                dense[cid] = similarity
+            # Lexical-only candidates: their cosine from the stored vectors.
+            dense.update({cid: sim for cid, (_, sim) in self.index.fetch([c for c in chunks if c not in dense], vector).items()})
 
-        return _fuse(chunks, lexical, dense, weight)[:k]
+        return _fuse(chunks, lexical, dense, cover, weight, cover_weight)[:k]
 
 
 def _fuse(
-    chunks: dict[str, StoredChunk], lexical: dict[str, float], dense: dict[str, float], weight: float
+    chunks: dict[str, StoredChunk],
+    lexical: dict[str, float],
+    dense: dict[str, float],
+    cover: dict[str, float],
+    weight: float,
+    cover_weight: float = 0.0,
 ) -> list[Passage]:
-    """All candidates, best first: (1-w)·BM25/max(BM25) + w·min-max(cosine)."""
+    """All candidates, best first:
+    [(1-w)·BM25/max(BM25) + w·min-max(cosine) + c·coverage] / (1 + c), in [0, 1]."""
     top = max(lexical.values(), default=0.0)
     lex_norm = {cid: s / top for cid, s in lexical.items()} if top > 0 else {}
     dense_norm = _scale(dense)
@@ -199,9 +227,14 @@ def _fuse(
             chunk_id=cid,
             text=chunk.text,
             metadata=chunk.metadata,
-            score=round((1 - weight) * lex_norm.get(cid, 0.0) + weight * dense_norm.get(cid, 0.0), 6),
+            score=round(
+                ((1 - weight) * lex_norm.get(cid, 0.0) + weight * dense_norm.get(cid, 0.0)
+                 + cover_weight * cover.get(cid, 0.0)) / (1 + cover_weight),
+                6,
+            ),
             dense=round(dense.get(cid, 0.0), 6),
             lexical=round(lexical.get(cid, 0.0), 6),
+            coverage=round(cover.get(cid, 0.0), 6),
         )
         for cid, chunk in chunks.items()
     ]
@@ -209,18 +242,31 @@ def _fuse(
     return fused
 
 
-def _dense_cannot_change_first(lexical: dict[str, float], weight: float) -> bool:
-    """True when no dense score could lift another passage above the lexical winner.
+def _unseen_share(lexical: dict[str, float]) -> float:
+    """BM25 share (of the best) that a chunk outside the lexical candidates can have at most."""
+    top = max(lexical.values())
+    return min(lexical.values()) / top if top > 0 else 0.0
 
-    Fused = (1-w)·lex/lex_max + w·dense_norm with dense_norm in [0, 1]; the runner-up can only
-    overtake if (1-w)·(1 - lex2/lex_max) < w.  Skipping the query embedding then saves most
-    of the latency; ranks below the first follow BM25 alone.
+
+def _dense_cannot_change_first(
+    lexical: dict[str, float], cover: dict[str, float], weight: float, cover_weight: float = 0.0, unseen: float = 0.0
+) -> bool:
+    """True when no dense score could lift another passage above the winner without it.
+
+    Without the dense channel a candidate scores B = (1-w)·lex/lex_max + c·coverage; dense adds
+    w·dense_norm with dense_norm in [0, 1].  So another passage can only overtake the winner if
+    B(winner) - B(it) < w.  A chunk outside the lexical candidates has at most BM25 share
+    ``unseen`` and coverage 1.  Skipping the query embedding then saves most of the latency;
+    ranks below the first follow the other signals alone.
     """
     if not lexical or weight >= 0.5:
         return False
-    ranked = sorted(lexical.values(), reverse=True)
-    second = ranked[1] if len(ranked) > 1 else 0.0
-    return (1 - weight) * (1 - second / ranked[0]) >= weight
+    top = max(lexical.values())
+    base = sorted(
+        ((1 - weight) * s / top + cover_weight * cover.get(cid, 0.0) for cid, s in lexical.items()), reverse=True
+    )
+    rival = max(base[1] if len(base) > 1 else 0.0, (1 - weight) * unseen + cover_weight if cover_weight else 0.0)
+    return base[0] - rival >= weight
 
 
 def _scale(scores: dict[str, float]) -> dict[str, float]:

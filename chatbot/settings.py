@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
     dense_weight_en: float = Field(0.2, ge=0, le=1, description="Share of the dense channel for English questions.")
     dense_weight_zh: float = Field(0.2, ge=0, le=1, description="Share of the dense channel for Chinese questions.")
+    coverage_weight: float = Field(
+        0.35, ge=0, le=2, description="Weight of query-term coverage (share of the question's terms a passage "
+        "mentions) beside BM25 and the dense channel.",
+    )
     dense_gate: bool = Field(
         True, description="Skip the dense channel when it cannot change the first passage (saves ~25 ms)."
     )

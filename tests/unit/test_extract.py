@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatbot.decline import question_terms
+from chatbot.terms import question_terms, substring_frequency
 from chatbot.extract import extractive_text, pick_sentences
 from chatbot.glossary import load_glossary
 from tests.conftest import FakeIndex, passage
@@ -16,7 +16,7 @@ PASSAGES = [
 
 def pick(question: str, max_sentences: int = 3):
     index = FakeIndex([p.text for p in PASSAGES])
-    terms = question_terms(question, load_glossary(), index.compact_text(), index.count)
+    terms = question_terms(question, load_glossary(), substring_frequency(index.compact_text()), index.count)
     return pick_sentences(terms, PASSAGES, max_sentences)
 
 
@@ -30,7 +30,7 @@ def test_best_sentence_and_its_successor_with_exact_spans():
 def test_a_rhetorical_question_after_the_best_sentence_is_not_its_answer():
     passages = [passage("梯度检查点是一种省显存的方法。真的有用吗？它在反向传播时重新计算激活值。", 0, score=1.0)]
     index = FakeIndex([p.text for p in passages])
-    terms = question_terms("梯度检查点为什么能省显存？", load_glossary(), index.compact_text(), index.count)
+    terms = question_terms("梯度检查点为什么能省显存？", load_glossary(), substring_frequency(index.compact_text()), index.count)
     picks = pick_sentences(terms, passages, 2)
     assert [e.text for e in picks] == ["梯度检查点是一种省显存的方法。", "它在反向传播时重新计算激活值。"]
 
@@ -54,7 +54,7 @@ def test_at_most_max_sentences_and_no_repeats():
 def _best(question: str, texts: list[str]) -> str:
     passages = [passage(t, i, score=1.0 - 0.1 * i) for i, t in enumerate(texts)]
     index = FakeIndex(texts)
-    terms = question_terms(question, load_glossary(), index.compact_text(), index.count)
+    terms = question_terms(question, load_glossary(), substring_frequency(index.compact_text()), index.count)
     return pick_sentences(terms, passages, 1)[0].text
 
 

@@ -1,4 +1,5 @@
-"""Score-aware fusion of the dense and lexical channels, on a fake index with chosen scores."""
+"""Score-aware fusion of the dense and lexical channels and term coverage, on a fake index with
+chosen scores."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ from chatbot.retrieve import HybridRetriever, check_question
 class FakeIndex:
     """Dense similarities and BM25 scores are fixed per chunk id, whatever the question."""
 
-    def __init__(self, dense: dict[str, float], lexical: dict[str, float]):
-        self.dense, self.lexical = dense, lexical
+    def __init__(self, dense: dict[str, float], lexical: dict[str, float], texts: dict[str, str] | None = None):
+        self.dense, self.lexical, self.texts = dense, lexical, texts or {}
         self.lexical_queries: list = []
 
+    @property
+    def count(self) -> int:
+        return len(set(self.dense) | set(self.lexical))
+
+    def document_frequency(self, token: str) -> int:
+        return sum(token in self._chunk(cid).text.lower() for cid in set(self.dense) | set(self.lexical))
+
     def _chunk(self, cid: str) -> StoredChunk:
-        return StoredChunk(cid, f"text of {cid}", {"note_id": cid, "source": f"{cid}.txt"})
+        return StoredChunk(cid, self.texts.get(cid, f"text of {cid}"), {"note_id": cid, "source": f"{cid}.txt"})
 
     def dense_search(self, vector, n):
         ranked = sorted(self.dense.items(), key=lambda kv: -kv[1])[:n]
@@ -102,6 +110,29 @@ def test_a_models_translation_is_searched_as_its_own_weighted_group():
     assert len(index.lexical_queries[-1]) == 2  # no translation, no third group
 
 
+# BM25 prefers a, which repeats one asked-about term; b mentions everything the question asks.
+COVERAGE_INDEX = dict(
+    dense={"a": 0.5, "b": 0.5, "c": 0.1, "d": 0.1},
+    lexical={"a": 9.0, "b": 7.0, "c": 1.0, "d": 1.0},
+    texts={"a": "显存 显存 显存 显存", "b": "显存 OOM 样本 增大", "c": "无关", "d": "无关"},
+)
+
+
+def test_coverage_lifts_the_passage_that_mentions_more_of_the_question():
+    question = "样本增大导致 OOM 时显存怎么办"
+    assert _retriever(FakeIndex(**COVERAGE_INDEX), coverage_weight=0.0).search(question)[0].chunk_id == "a"
+    passages = _retriever(FakeIndex(**COVERAGE_INDEX), coverage_weight=0.35).search(question)
+    assert passages[0].chunk_id == "b"
+    by_id = {p.chunk_id: p for p in passages}
+    assert by_id["b"].coverage == 1.0 and 0 < by_id["a"].coverage < 1 and by_id["c"].coverage == 0
+    assert all(0.0 <= p.score <= 1.0 for p in passages)
+
+
+def test_single_channel_modes_ignore_coverage():
+    retriever = _retriever(FakeIndex(**COVERAGE_INDEX), coverage_weight=0.35)
+    assert retriever.search("样本增大导致 OOM 时显存怎么办", mode="lexical")[0].chunk_id == "a"
+
+
 def test_k_limits_results():
     assert len(_retriever(FakeIndex(**INDEX)).search("memory", k=2)) == 2
 
@@ -135,3 +166,18 @@ def test_dense_gate_skips_the_embedding_only_when_it_cannot_change_the_first(lex
     assert (retriever.embedder.calls == 0) == skipped
     ungated = _retriever(FakeIndex(dense=dense, lexical=lexical), dense_weight_en=weight, dense_gate=False)
     assert ungated.search("memory")[0].chunk_id == gated_first
+
+
+@pytest.mark.parametrize(
+    ("texts", "skipped"),
+    [
+        ({"a": "显存 OOM 样本", "b": "无关"}, True),  # a leads in BM25 and coverage
+        ({"a": "显存", "b": "显存 OOM 样本"}, False),  # b's coverage may let dense decide
+    ],
+)
+def test_dense_gate_counts_coverage(texts, skipped):
+    index = dict(dense={"a": 0.1, "b": 0.9, "z": 0.95}, lexical={"a": 9.0, "b": 4.0}, texts=texts)
+    gated = _retriever(FakeIndex(**index), dense_weight_en=0.25, dense_gate=True)
+    first = gated.search("OOM 样本 显存")[0].chunk_id
+    assert (gated.embedder.calls == 0) == skipped
+    assert _retriever(FakeIndex(**index), dense_weight_en=0.25).search("OOM 样本 显存")[0].chunk_id == first

@@ -1,0 +1,109 @@
+"""What a question asks about, and how much of it a passage covers.
+
+A question's **terms** are its identifiers (``Qwen2``, ``RMSNorm``, ``NF4``), its glossary
+phrases with their translations (``policy gradient`` = 策略梯度), and its remaining content
+words; each is weighted by its rarity in the notes, names twice.  A passage's **coverage** is
+the weighted share of those terms it contains (any form of a term counts).
+
+Three stages use them:
+
+* retrieval fuses coverage with BM25 and the dense channel: BM25 rewards a frequent word
+  as much as several distinct ones, so a passage that says 梯度 ten times can outrank the one
+  that holds 样本量, 增大, OOM *and* 梯度累积;
+* the decline check calls the best coverage among the top passages *support*;
+* extractive answers score sentences by the terms they cover.
+
+How rare a term is comes from a ``frequency`` function: exact substring counts over the notes
+(decline, extraction: they also ask "does this name occur anywhere at all?") or document
+frequencies of BM25 tokens (retrieval: a dictionary look-up, fast on 100k chunks).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .tokens import compact, identifiers, tokenize
+
+if TYPE_CHECKING:
+    from .glossary import Glossary
+
+NAME_WEIGHT = 2.0  # a question hinges on the names it mentions (LoRA in "LoRA 的核心思想")
+
+Frequency = Callable[[str], int]  # a term's form -> how often it occurs in the notes (0: never)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing the question asks about, with the forms that count as mentioning it."""
+
+    label: str
+    forms: tuple[str, ...]  # compact forms; any one occurring counts
+    weight: float
+    is_name: bool = False
+
+
+def substring_frequency(corpus: str) -> Frequency:
+    """Occurrences of a form's compact spelling in ``corpus`` (all notes in ``compact`` form)."""
+    return lambda form: corpus.count(compact(form))
+
+
+def token_frequency(document_frequency: Callable[[str], int]) -> Frequency:
+    """Chunks holding a form, estimated from its BM25 tokens: the rarest token's document
+    frequency (an upper bound; 0 when a token never occurs)."""
+
+    def frequency(form: str) -> int:
+        return min((document_frequency(t) for t in tokenize(form)), default=0)
+
+    return frequency
+
+
+def question_terms(question: str, glossary: Glossary | None, frequency: Frequency, chunks: int) -> list[Term]:
+    """Identifiers, glossary phrases and remaining content tokens of ``question``, each weighted
+    by its rarity among ``chunks`` chunks (names twice)."""
+
+    terms: list[Term] = []
+    seen: set[str] = set()
+
+    def add(label: str, forms: list[str], is_name: bool = False) -> None:
+        by_compact = {c: f for f in forms if (c := compact(f))}
+        if not by_compact or next(iter(by_compact)) in seen:
+            return
+        seen.update(by_compact)
+        occurrences = max((frequency(f) for f in by_compact.values()), default=0)
+        weight = math.log(1 + chunks / (1 + occurrences)) * (NAME_WEIGHT if is_name else 1.0)
+        terms.append(Term(label, tuple(by_compact), weight, is_name))
+
+    for name in identifiers(question):
+        add(name, [name], is_name=True)
+    if glossary is not None:
+        for phrase in glossary.english_matches(question):
+            add(phrase, [phrase, *glossary.en_to_zh[phrase], *glossary.mixed_forms(phrase)])
+        found = [zh for zh in glossary.zh_to_en if zh in question]
+        for zh in sorted(found, key=len, reverse=True):  # 核心思想, not also 核心 and 思想
+            if not any(zh in longer for longer in found if longer != zh):
+                add(zh, [zh, *glossary.zh_to_en[zh]])
+    tokens = [t for t in dict.fromkeys(tokenize(question)) if len(t) > 1]
+    for token in sorted(tokens, key=len, reverse=True):  # longest first: 起源于 before 起源
+        if any(token in s for s in seen):
+            continue
+        if frequency(token) > 0:  # words the notes never use (plain English) carry no evidence
+            add(token, [token])
+    return terms
+
+
+def coverage(terms: Sequence[Term], text: str) -> float:
+    """Weighted share of ``terms`` that ``text`` mentions, in [0, 1] (0 without terms)."""
+    total = sum(t.weight for t in terms)
+    if not total:
+        return 0.0
+    body = compact(text)
+    return sum(t.weight for t in terms if any(f in body for f in t.forms)) / total
+
+
+def covered(terms: Sequence[Term], text: str) -> list[str]:
+    """Labels of the ``terms`` that ``text`` mentions."""
+    body = compact(text)
+    return [t.label for t in terms if any(f in body for f in t.forms)]

@@ -1,0 +1,42 @@
+"""Question terms, their rarity weights and a passage's coverage of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.glossary import Glossary
+from chatbot.terms import NAME_WEIGHT, coverage, question_terms, substring_frequency, token_frequency
+from chatbot.tokens import compact
+
+NOTES = ["梯度累积可以在不减小批量大小的情况下减少显存", "LoRA 在模型上增加低秩矩阵", "梯度检查点 批量"]
+GLOSSARY = Glossary.from_lines(["gradient accumulation\t梯度累积", "memory\t显存"])
+DF = {"梯度": 2, "累积": 1, "梯度累积": 1, "lora": 1, "显存": 1}
+
+
+def test_terms_are_names_glossary_phrases_and_note_words_weighted_by_rarity():
+    terms = question_terms("LoRA and gradient accumulation (梯度累积): 批量 memory?", GLOSSARY,
+                           substring_frequency(compact("\n".join(NOTES))), len(NOTES))
+    by_label = {t.label: t for t in terms}
+    # 'and' is no note word; 梯度 and 累积 are inside 梯度累积, already a form of a term.
+    assert set(by_label) == {"LoRA", "gradient accumulation", "memory", "批量"}
+    assert by_label["LoRA"].is_name and "梯度累积" in by_label["gradient accumulation"].forms
+    # LoRA and 梯度累积 occur once each, 批量 twice: rarer weighs more, names twice.
+    assert by_label["LoRA"].weight == pytest.approx(NAME_WEIGHT * by_label["gradient accumulation"].weight)
+    assert by_label["批量"].weight < by_label["gradient accumulation"].weight
+
+
+def test_token_frequency_takes_the_rarest_token_of_a_form():
+    frequency = token_frequency(lambda token: DF.get(token, 0))
+    assert frequency("梯度") == 2
+    assert frequency("LoRA") == 1
+    assert frequency("bread") == 0
+
+
+def test_coverage_is_the_weighted_share_of_terms_mentioned():
+    terms = question_terms("LoRA 梯度累积", GLOSSARY, token_frequency(lambda t: DF.get(t, 0)), len(NOTES))
+    total = sum(t.weight for t in terms)
+    lora = next(t for t in terms if t.label == "LoRA")
+    assert coverage(terms, "LoRA 增加低秩矩阵") == pytest.approx(lora.weight / total)
+    assert coverage(terms, "lora, 梯度累积!") == pytest.approx(1.0)  # compact forms: case and punctuation
+    assert coverage(terms, "无关") == 0.0
+    assert coverage([], "LoRA") == 0.0
