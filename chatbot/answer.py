@@ -23,7 +23,6 @@ from .extract import extractive_text, pick_sentences
 from .prompt import ContextTooSmallError, fit_passages, load_prompts
 from .retrieve import check_question
 from .rewrite import carry_terms, model_rewrite, model_translate
-from .terms import question_terms, substring_frequency
 from .tokens import detect_language
 
 if TYPE_CHECKING:
@@ -262,9 +261,7 @@ class Answerer:
             yield Token(answer.answer)
             first_token_ms = _ms(state["start"])
         elif model is None:
-            terms = question_terms(state["standalone"], self.retriever.glossary,
-                                   substring_frequency(self.retriever.index.compact_text()), max(self.retriever.index.count, 1))
-            picks = pick_sentences(terms, passages, s.extract_sentences)
+            picks = pick_sentences(self.retriever.terms(state["standalone"]), passages, s.extract_sentences)
             spans = {}
             for e in picks:
                 spans.setdefault(e.passage + 1, (e.start, e.end))

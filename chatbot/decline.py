@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .terms import coverage, covered, question_terms, substring_frequency
+from .terms import coverage, covered, question_terms, token_frequency
 from .tokens import detect_language
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def assess(
     if not passages:
         return Assessment(True, "nothing in the notes matches the question", 0.0)
     corpus = index.compact_text()
-    terms = question_terms(question, glossary, substring_frequency(corpus), max(index.count, 1))
+    terms = question_terms(question, glossary, token_frequency(index.document_frequency), max(index.count, 1))
     missing = [t for t in terms if t.is_name and not any(f in corpus for f in t.forms)]
     # 'qwen2' missing while 'qwen' occurs: the notes cover another version of the thing.
     mismatch = [t.label for t in missing if re.match(r"[A-Za-z]{2,}.*\d", t.label)

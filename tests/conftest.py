@@ -119,14 +119,19 @@ def passage(text: str, n: int = 0, score: float = 1.0, **meta) -> "Passage":
 
 
 class FakeIndex:
-    """The slice of IndexReader the answer stage reads: the notes' text and chunk count."""
+    """The slice of IndexReader the answer stage reads: the notes' text, chunk count and
+    BM25 document frequencies."""
 
     def __init__(self, texts: list[str]):
-        from chatbot.tokens import compact
+        from chatbot.tokens import compact, tokenize
 
         self.texts = texts
         self.count = len(texts)
         self._compact = "\n".join(compact(t) for t in texts)
+        self._tokens = [set(tokenize(t)) for t in texts]
+
+    def document_frequency(self, token: str) -> int:
+        return sum(token in tokens for tokens in self._tokens)
 
     def compact_text(self) -> str:
         return self._compact

@@ -15,7 +15,7 @@ from chatbot.evaluate import default_questions, evaluate_answers, read_questions
 pytestmark = pytest.mark.integration
 
 FLOORS = {  # lang: (evidence hit, correct citation, citation precision, decline rate, false declines at most)
-    "en": (0.80, 0.85, 0.85, 0.60, 0.03),
+    "en": (0.90, 0.95, 0.90, 0.60, 0.03),  # the targets, except declines (0.625 measured)
     "zh": (0.93, 0.97, 0.93, 0.85, 0.03),
 }
 

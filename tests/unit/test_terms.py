@@ -5,22 +5,27 @@ from __future__ import annotations
 import pytest
 
 from chatbot.glossary import Glossary
-from chatbot.terms import NAME_WEIGHT, coverage, question_terms, substring_frequency, token_frequency
-from chatbot.tokens import compact
+from chatbot.terms import NAME_WEIGHT, coverage, question_terms, token_frequency
+from chatbot.tokens import tokenize
 
 NOTES = ["梯度累积可以在不减小批量大小的情况下减少显存", "LoRA 在模型上增加低秩矩阵", "梯度检查点 批量"]
 GLOSSARY = Glossary.from_lines(["gradient accumulation\t梯度累积", "memory\t显存"])
 DF = {"梯度": 2, "累积": 1, "梯度累积": 1, "lora": 1, "显存": 1}
 
 
+def notes_frequency(token: str) -> int:
+    """Document frequency of a BM25 token in NOTES."""
+    return sum(token in tokenize(note) for note in NOTES)
+
+
 def test_terms_are_names_glossary_phrases_and_note_words_weighted_by_rarity():
     terms = question_terms("LoRA and gradient accumulation (梯度累积): 批量 memory?", GLOSSARY,
-                           substring_frequency(compact("\n".join(NOTES))), len(NOTES))
+                           token_frequency(notes_frequency), len(NOTES))
     by_label = {t.label: t for t in terms}
     # 'and' is no note word; 梯度 and 累积 are inside 梯度累积, already a form of a term.
     assert set(by_label) == {"LoRA", "gradient accumulation", "memory", "批量"}
     assert by_label["LoRA"].is_name and "梯度累积" in by_label["gradient accumulation"].forms
-    # LoRA and 梯度累积 occur once each, 批量 twice: rarer weighs more, names twice.
+    # LoRA and 梯度累积 are in one note each, 批量 in two: rarer weighs more, names twice.
     assert by_label["LoRA"].weight == pytest.approx(NAME_WEIGHT * by_label["gradient accumulation"].weight)
     assert by_label["批量"].weight < by_label["gradient accumulation"].weight
 
