@@ -22,6 +22,7 @@ and counted a word repeated within one note many times).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -73,7 +74,7 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
         terms.append(Term(label, tuple(by_compact), weight, is_name))
 
     for name in identifiers(question):
-        add(name, [name], is_name=True)
+        add(name, [name, *_singular(name)], is_name=True)
     if glossary is not None:
         for phrase in glossary.english_matches(question):
             add(phrase, [phrase, *glossary.en_to_zh[phrase], *glossary.mixed_forms(phrase)])
@@ -88,6 +89,11 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
         if frequency(token) > 0:  # words the notes never use (plain English) carry no evidence
             add(token, [token])
     return terms
+
+
+def _singular(name: str) -> list[str]:
+    """An acronym's plural also counts as the acronym: 'GPUs' -> ['GPU'], 'LLMs' -> ['LLM']."""
+    return [name[:-1]] if re.fullmatch(r"[A-Z][A-Z0-9]+s", name) else []
 
 
 def coverage(terms: Sequence[Term], text: str) -> float:

@@ -42,3 +42,10 @@ def test_low_support_is_declined():
 
 def test_no_passages_is_declined():
     assert decide("LoRA?", passages=[]).declined
+
+
+def test_an_acronyms_plural_is_the_acronym():
+    notes = ["全参微调需要 2 张 80GB 的 A800 GPU。"]
+    result = assess("How many GPUs does full fine-tuning need?", [passage(notes[0], 0)], FakeIndex(notes),
+                    load_glossary(), min_support=0.2, rescue_support=1.0)
+    assert result.missing == [] and not result.declined
