@@ -77,7 +77,8 @@ def assess(
         return Assessment(True, f"the notes mention other versions, not {', '.join(mismatch)}", best,
                           lang_missing, mismatch, best_covered)
     if missing and best < rescue_support:
-        return Assessment(True, f"the notes never mention {', '.join(lang_missing)}", best, lang_missing, [], best_covered)
+        return Assessment(True, f"the notes never mention {', '.join(lang_missing)}", best, lang_missing, [],
+                          best_covered)
     if best < min_support:
         return Assessment(True, "no passage covers enough of the question", best, lang_missing, [], best_covered)
     return Assessment(False, "", best, lang_missing, [], best_covered)

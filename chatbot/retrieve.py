@@ -204,7 +204,8 @@ class HybridRetriever(BaseRetriever):
             if scores is not None:  # BM25 scores of the dense candidates too
                 lexical.update(scores.of([cid for cid in dense if cid not in lexical]))
             # Lexical-only candidates: their cosine from the stored vectors.
-            dense.update({cid: sim for cid, (_, sim) in self.index.fetch([c for c in chunks if c not in dense], vector).items()})
+            lexical_only = [cid for cid in chunks if cid not in dense]
+            dense.update({cid: sim for cid, (_, sim) in self.index.fetch(lexical_only, vector).items()})
 
         return _fuse(chunks, lexical, dense, cover, weight, cover_weight)[:k]
 

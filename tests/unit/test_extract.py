@@ -30,7 +30,8 @@ def test_best_sentence_and_its_successor_with_exact_spans():
 def test_a_rhetorical_question_after_the_best_sentence_is_not_its_answer():
     passages = [passage("梯度检查点是一种省显存的方法。真的有用吗？它在反向传播时重新计算激活值。", 0, score=1.0)]
     index = FakeIndex([p.text for p in passages])
-    terms = question_terms("梯度检查点为什么能省显存？", load_glossary(), token_frequency(index.document_frequency), index.count)
+    terms = question_terms("梯度检查点为什么能省显存？", load_glossary(), token_frequency(index.document_frequency),
+                           index.count)
     picks = pick_sentences(terms, passages, 2)
     assert [e.text for e in picks] == ["梯度检查点是一种省显存的方法。", "它在反向传播时重新计算激活值。"]
 
