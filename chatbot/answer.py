@@ -229,11 +229,11 @@ class Answerer:
         s, standalone = state["settings"], state["standalone"]
         began = time.perf_counter()
         passages = self.retriever.search(standalone, k=max(s.answer_passages, s.top_k), translation=state["translated"])
+        terms = self.retriever.terms(standalone)  # for the decline check and an extractive answer
         assessment = assess(
-            standalone, passages, self.retriever.index, self.retriever.glossary,
-            min_support=s.decline_support, rescue_support=s.decline_rescue,
+            terms, passages, self.retriever.index, min_support=s.decline_support, rescue_support=s.decline_rescue,
         )
-        return {**state, "passages": passages, "assessment": assessment,
+        return {**state, "passages": passages, "terms": terms, "assessment": assessment,
                 "retrieve_ms": (time.perf_counter() - began) * 1000}
 
     def _respond(self, states: Iterator[dict[str, Any]]) -> Iterator[Event]:
@@ -261,7 +261,7 @@ class Answerer:
             yield Token(answer.answer)
             first_token_ms = _ms(state["start"])
         elif model is None:
-            picks = pick_sentences(self.retriever.terms(state["standalone"]), passages, s.extract_sentences)
+            picks = pick_sentences(state["terms"], passages, s.extract_sentences)
             spans = {}
             for e in picks:
                 spans.setdefault(e.passage + 1, (e.start, e.end))

@@ -22,11 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .terms import coverage, covered, question_terms, token_frequency
+from .terms import Term, coverage, covered
 from .tokens import detect_language
 
 if TYPE_CHECKING:
-    from .glossary import Glossary
     from .index import IndexReader
     from .retrieve import Passage
 
@@ -50,19 +49,18 @@ def _letters(name: str) -> str:
 
 
 def assess(
-    question: str,
+    terms: Sequence[Term],
     passages: Sequence[Passage],
     index: IndexReader,
-    glossary: Glossary | None,
     *,
     min_support: float,
     rescue_support: float,
 ) -> Assessment:
-    """Decide whether ``passages`` can answer ``question``; see the module docstring."""
+    """Decide whether ``passages`` can answer the question whose ``terms`` they are
+    (``HybridRetriever.terms``, the weights retrieval used); see the module docstring."""
     if not passages:
         return Assessment(True, "nothing in the notes matches the question", 0.0)
     corpus = index.compact_text()
-    terms = question_terms(question, glossary, token_frequency(index.document_frequency), max(index.count, 1))
     missing = [t for t in terms if t.is_name and not any(f in corpus for f in t.forms)]
     # 'qwen2' missing while 'qwen' occurs: the notes cover another version of the thing.
     mismatch = [t.label for t in missing if re.match(r"[A-Za-z]{2,}.*\d", t.label)

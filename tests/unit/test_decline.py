@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chatbot.decline import assess
 from chatbot.glossary import load_glossary
+from chatbot.terms import question_terms, token_frequency
 from tests.conftest import FakeIndex, passage
 
 NOTES = [
@@ -15,8 +16,12 @@ INDEX = FakeIndex(NOTES)
 PASSAGES = [passage(t, i, score=1.0 - i / 10) for i, t in enumerate(NOTES)]
 
 
+def terms_of(question: str, index: FakeIndex = INDEX):
+    return question_terms(question, load_glossary(), token_frequency(index.document_frequency), index.count)
+
+
 def decide(question: str, passages=PASSAGES, rescue: float = 0.42):
-    return assess(question, passages, INDEX, load_glossary(), min_support=0.2, rescue_support=rescue)
+    return assess(terms_of(question), passages, INDEX, min_support=0.2, rescue_support=rescue)
 
 
 def test_answerable_question_is_answered():
@@ -46,6 +51,7 @@ def test_no_passages_is_declined():
 
 def test_an_acronyms_plural_is_the_acronym():
     notes = ["全参微调需要 2 张 80GB 的 A800 GPU。"]
-    result = assess("How many GPUs does full fine-tuning need?", [passage(notes[0], 0)], FakeIndex(notes),
-                    load_glossary(), min_support=0.2, rescue_support=1.0)
+    index = FakeIndex(notes)
+    result = assess(terms_of("How many GPUs does full fine-tuning need?", index), [passage(notes[0], 0)], index,
+                    min_support=0.2, rescue_support=1.0)
     assert result.missing == [] and not result.declined
