@@ -97,15 +97,20 @@ class Glossary:
                         return candidate
         return word
 
-    def english_matches(self, text: str) -> list[str]:
+    def english_matches(self, text: str, nested: bool = True) -> list[str]:
         """Glossary phrases found in the English words of ``text`` (all lengths, longest first;
-        inflected words in their glossary form)."""
+        inflected words in their glossary form).  ``nested=False`` leaves out a phrase where it
+        only occurs inside a longer one: 'speculative decoding', not also 'decoding'."""
         words = [self.base_form(w) for w in english_words(text)]
         found: list[str] = []
+        taken: set[int] = set()
         for n in range(min(MAX_PHRASE_WORDS, len(words)), 0, -1):
             for i in range(len(words) - n + 1):
                 phrase = " ".join(words[i : i + n])
-                if phrase in self.en_to_zh and phrase not in found:
+                if phrase not in self.en_to_zh or (not nested and taken.issuperset(range(i, i + n))):
+                    continue
+                taken.update(range(i, i + n))
+                if phrase not in found:
                     found.append(phrase)
         return found
 

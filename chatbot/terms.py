@@ -65,6 +65,8 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
     seen: set[str] = set()
 
     def add(label: str, forms: list[str], is_name: bool = False) -> None:
+        if not is_name and not tokenize(label):  # question words (为什么, 多少, "use"): no evidence
+            return
         by_compact = {c: f for f in forms if (c := compact(f))}
         if not by_compact or next(iter(by_compact)) in seen:
             return
@@ -76,7 +78,7 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
     for name in identifiers(question):
         add(name, [name, *_singular(name)], is_name=True)
     if glossary is not None:
-        for phrase in glossary.english_matches(question):
+        for phrase in glossary.english_matches(question, nested=False):  # as 核心思想 below
             add(phrase, [phrase, *glossary.en_to_zh[phrase], *glossary.mixed_forms(phrase)])
         found = [zh for zh in glossary.zh_to_en if zh in question]
         for zh in sorted(found, key=len, reverse=True):  # 核心思想, not also 核心 and 思想

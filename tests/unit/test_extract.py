@@ -63,7 +63,7 @@ def _best(question: str, texts: list[str], other_notes: tuple[str, ...] = ()) ->
 def test_a_term_inside_a_longer_one_is_not_counted_twice():
     # Every sentence says ActorCritic; only one says what the critic does.
     note = "ActorCritic方法结合了策略和价值。ActorCritic方法很重要。而Critic指价值更新步骤,负责评估Actor的表现。"
-    assert _best("In actor-critic methods, what is the critic responsible for?", [note]).startswith("而Critic")
+    assert _best("In actor-critic, what is the critic responsible for?", [note]).startswith("而Critic")
 
 
 def test_the_topic_every_sentence_repeats_does_not_pick_the_sentence():

@@ -45,3 +45,19 @@ def test_coverage_is_the_weighted_share_of_terms_mentioned():
     assert coverage(terms, "lora, 梯度累积!") == pytest.approx(1.0)  # compact forms: case and punctuation
     assert coverage(terms, "无关") == 0.0
     assert coverage([], "LoRA") == 0.0
+
+
+def test_question_words_and_phrases_inside_longer_ones_are_no_terms():
+    glossary = Glossary.from_lines(["speculative decoding\t投机解码", "decoding\t解码", "actor critic\t演员评论家",
+                                    "actor\t演员", "critic\t评论家", "why\t为什么", "use\t使用"])
+
+    def labels(question: str) -> list[str]:
+        return [t.label for t in question_terms(question, glossary, lambda form: 0, 10)]
+
+    # 'decoding' only occurs inside 'speculative decoding': counting it again would let a passage
+    # about decoding in general cover half of a question about speculative decoding.
+    assert labels("Why use speculative decoding?") == ["speculative decoding"]
+    # Question words ('why', 为什么, 'use') carry no evidence, whatever the glossary lists.
+    assert labels("为什么 use 解码?") == ["解码"]
+    # A word that also occurs on its own is a term of its own.
+    assert set(labels("In actor-critic methods, what does the critic do?")) == {"actor critic", "critic"}
