@@ -60,6 +60,8 @@ class Answer:
     removed: list[str] = field(default_factory=list)
     decline_reason: str = ""
     support: float = 0.0
+    absent_terms: list[str] = field(default_factory=list)  # asked about, found nowhere in the notes
+    caution: str = ""  # says so, in the question's language, when the answer is not declined
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +81,8 @@ class Answer:
             "removed_citations": self.removed,
             "decline_reason": self.decline_reason,
             "support": round(self.support, 4),
+            "absent_terms": self.absent_terms,
+            "caution": self.caution,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
 
@@ -292,9 +296,12 @@ class Answerer:
                                   prompt_eval_ms=model.last.prompt_eval_ms, eval_ms=model.last.eval_ms)
             if any(d in raw for d in declines) or _MODEL_DECLINE_RE.search(raw):
                 answer.declined, answer.decline_reason = True, "the model found no answer in the passages"
+        answer.absent_terms = assessment.absent
         if answer.declined:
             answer.citations = []
             answer.related = [citation_for(n, p) for n, p in enumerate(passages[:RELATED], start=1)]
+        elif assessment.absent:
+            answer.caution = messages["absent"].format(terms=("、" if lang == "zh" else ", ").join(assessment.absent))
         answer.timings.update(
             rewrite_ms=state["rewrite_ms"], translate_ms=state["translate_ms"], retrieve_ms=state["retrieve_ms"],
             first_token_ms=first_token_ms if first_token_ms is not None else _ms(state["start"]),

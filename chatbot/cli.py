@@ -298,6 +298,8 @@ def _answer(answerer, question: str, history: list[tuple[str, str]], as_json: bo
         click.echo(f"  removed {note}")
     for sentence in answer.uncited:
         click.echo(f"  uncited: {sentence[:80]}")
+    if answer.caution:
+        click.echo(f"\n{answer.caution}")
     if answer.citations:
         click.echo("\nSources:")
     elif answer.related:

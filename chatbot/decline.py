@@ -13,6 +13,11 @@ A question is declined on a version mismatch, on a missing name unless support i
 (notes sometimes describe a thing without naming it), or when support is low.  The two
 thresholds are settings, calibrated on the eval set's unanswerable questions
 (``chatbot eval answers`` reports the resulting rates; set them through env vars to see the trade-off).
+
+A question that is answered may still ask about something the notes never mention (``clipping``
+in "what clipping epsilon does PPO use?" while the notes only name PPO).  That alone cannot
+decline it: answerable questions use words the notes lack too ("backbone" for the model a note
+describes).  So the answer names those terms (``absent``) and the reader judges.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .terms import Term, coverage, covered
+from .terms import Term, coverage, covered, token_frequency
 from .tokens import detect_language
 
 if TYPE_CHECKING:
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from .retrieve import Passage
 
 SUPPORT_PASSAGES = 3  # support is the best of the top three passages
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Assessment:
     missing: list[str] = field(default_factory=list)
     version_mismatch: list[str] = field(default_factory=list)
     covered: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)  # question terms found nowhere in the notes, shown with translations
 
 
 def _letters(name: str) -> str:
@@ -61,7 +68,11 @@ def assess(
     if not passages:
         return Assessment(True, "nothing in the notes matches the question", 0.0)
     corpus = index.compact_text()
-    missing = [t for t in terms if t.is_name and not any(f in corpus for f in t.forms)]
+    # Absent: neither its text nor its BM25 tokens occur (these include acronyms: 'TQ' for the
+    # notes' "Transformer Quality").
+    frequency = token_frequency(index.document_frequency)
+    absent = [t for t in terms if not any(f in corpus or frequency(f) for f in t.forms)]
+    missing = [t for t in absent if t.is_name]
     # 'qwen2' missing while 'qwen' occurs: the notes cover another version of the thing.
     mismatch = [t.label for t in missing if re.match(r"[A-Za-z]{2,}.*\d", t.label)
                 and len(_letters(t.label)) >= 3 and _letters(t.label) in corpus]
@@ -71,15 +82,26 @@ def assess(
         if share > best:
             best, best_covered = share, covered(terms, p.text)
     lang_missing = [t.label for t in missing]
+    shown = [_shown(t) for t in absent]
     if mismatch:
         return Assessment(True, f"the notes mention other versions, not {', '.join(mismatch)}", best,
-                          lang_missing, mismatch, best_covered)
+                          lang_missing, mismatch, best_covered, shown)
     if missing and best < rescue_support:
         return Assessment(True, f"the notes never mention {', '.join(lang_missing)}", best, lang_missing, [],
-                          best_covered)
+                          best_covered, shown)
     if best < min_support:
-        return Assessment(True, "no passage covers enough of the question", best, lang_missing, [], best_covered)
-    return Assessment(False, "", best, lang_missing, [], best_covered)
+        return Assessment(True, "no passage covers enough of the question", best, lang_missing, [], best_covered,
+                          shown)
+    return Assessment(False, "", best, lang_missing, [], best_covered, shown)
+
+
+def _shown(term: Term) -> str:
+    """A term as the reader knows it: 'clipping (裁剪 / 截断)' - the label, and for a Latin one the
+    Chinese forms that were looked for too (its compact Latin forms would read badly)."""
+    if _CJK_RE.search(term.label):
+        return term.label
+    chinese = [f for f in term.forms if _CJK_RE.search(f) and not re.search(r"[a-z0-9]", f)]
+    return f"{term.label} ({' / '.join(chinese[:2])})" if chinese else term.label
 
 
 def answer_language(question: str) -> str:

@@ -146,9 +146,10 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
         lang = item.get("lang") or detect_language(item["q"])
         answer = answerer.ask(item["q"], translation=item.get("translation") if translations else None)
         stats = per_lang.setdefault(lang, {k: [] for k in ("hit", "cited", "precise", "declined_na", "declined_a",
-                                                            "latency")})
+                                                            "latency", "caution_a", "caution_na")})
         stats["latency"].append(answer.timings.get("total_ms", 0.0))
-        record = {"id": item.get("id"), "q": item["q"], "declined": answer.declined, "support": round(answer.support, 3)}
+        record = {"id": item.get("id"), "q": item["q"], "declined": answer.declined, "support": round(answer.support, 3),
+                  "absent_terms": answer.absent_terms}
         if item.get("evidence"):
             hit = not answer.declined and answer_hit(answer.answer, item)
             cited = any(item["evidence"] in c.text for c in answer.citations)
@@ -157,8 +158,12 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
             stats["precise"] += [relevant(c.text, item) for c in answer.citations]
             stats["declined_a"].append(answer.declined)
             record.update(hit=hit, correct_citation=cited, citations=len(answer.citations))
+            if not answer.declined:
+                stats["caution_a"].append(bool(answer.caution))
         elif item.get("answerable") is False:
             stats["declined_na"].append(answer.declined)
+            if not answer.declined:
+                stats["caution_na"].append(bool(answer.caution))
         records.append(record)
 
     def rate(values: list[float]) -> float | None:
@@ -173,6 +178,10 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
             "citation_precision": rate(s["precise"]),
             "decline_rate": rate(s["declined_na"]),
             "false_decline_rate": rate(s["declined_a"]),
+            # Answers not declined that name asked-about terms the notes never mention (Answer.caution):
+            "caution_on_answerable": rate(s["caution_a"]),
+            "caution_on_unanswerable": rate(s["caution_na"]),
+            "unanswerable_answered": len(s["caution_na"]),
             "p50_total_ms": round(sorted(s["latency"])[len(s["latency"]) // 2], 1) if s["latency"] else None,
         }
         for lang, s in sorted(per_lang.items())
@@ -196,4 +205,13 @@ def format_answers(results: dict[str, Any]) -> str:
         rows.append("evidence not in answer: " + ", ".join(misses))
     if wrong:
         rows.append("answered although not in the notes: " + ", ".join(wrong))
+    for lang, m in results["metrics"].items():
+        if m["caution_on_answerable"] is not None or m["caution_on_unanswerable"] is not None:
+            rows.append(f"{lang}: a 'never mentioned' caution on {_share(m['caution_on_unanswerable'])} of the "
+                        f"unanswerable questions answered ({m['unanswerable_answered']}), "
+                        f"{_share(m['caution_on_answerable'])} of the answerable ones answered")
     return "\n".join(rows)
+
+
+def _share(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.3f}"

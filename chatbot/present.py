@@ -30,6 +30,7 @@ a.chip { display:inline-block; min-width:1.4em; padding:0 .35em; margin:0 .1em; 
 .src .meta { color:#5b6675; font-size:.85em; }
 .src mark { background:#fde68a; }
 .src.related { border-style:dashed; }
+.caution { color:#92400e; }
 .note-view { white-space:pre-wrap; }
 """
 
@@ -71,7 +72,8 @@ def answer_markdown(answer: Answer, turn: int, related_label: str) -> str:
     body = _MARKER_RE.sub(lambda m: chip(turn, int(m.group(1))), text).replace("\n", "  \n")
     label = f"*{html.escape(answer.label)}*\n\n" if answer.label else ""
     flags = f"\n\n<small>{len(answer.uncited)} sentence(s) cite no passage.</small>" if answer.uncited else ""
-    return label + body + flags
+    caution = f'\n\n<small class="caution">⚠️ {html.escape(answer.caution)}</small>' if answer.caution else ""
+    return label + body + flags + caution
 
 
 def _highlighted(citation: Citation) -> str:

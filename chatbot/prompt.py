@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .retrieve import Passage
 
 LANGUAGES = ("en", "zh")
+# Fixed sentences each messages.toml must have ('absent' fills in {terms}).
+MESSAGES = ("decline", "related", "extractive_label", "absent")
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
@@ -37,7 +39,7 @@ class PromptSet:
     answer: ChatPromptTemplate  # system + human(passages, question)
     rewrite: ChatPromptTemplate  # system + human(history, question)
     translate: ChatPromptTemplate  # system + human(question): this language -> the notes' language
-    messages: dict[str, str]  # decline, related, extractive_label, uncited
+    messages: dict[str, str]  # MESSAGES, and any others the file has
 
     def answer_messages(self, question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
         """Chat messages (llama.cpp dicts) for ``question`` over numbered ``passages``."""
@@ -81,6 +83,8 @@ def load_prompts(prompts_dir: Path) -> dict[str, PromptSet]:
             rewrite = (folder / "rewrite.txt").read_text(encoding="utf-8").strip()
             translate = (folder / "translate.txt").read_text(encoding="utf-8").strip()
             messages = tomllib.loads((folder / "messages.toml").read_text(encoding="utf-8"))
+            if lacking := [key for key in MESSAGES if key not in messages]:
+                raise KeyError(f"messages.toml lacks {', '.join(lacking)}")
             sets[lang] = PromptSet(
                 lang=lang,
                 # The system text is literal (no variables), so its braces must not be parsed.

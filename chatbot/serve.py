@@ -8,7 +8,7 @@ Citations ride along in extra fields OpenAI clients keep (``response.model_extra
 
 * non-streaming: ``"citations": [...]`` (the ``chatbot ask --json`` objects) and
   ``"notes_chat": {"answer", "declined", "mode", "model", "rewritten_question", "translated_question",
-  "related", "timings"}``
+  "related", "absent_terms", "caution", "timings"}``
   at the top level (``answer`` is the text after the citation check);
 * streaming: the same two fields on the final chunk (the one whose ``finish_reason`` is ``"stop"``).
 
@@ -60,7 +60,7 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "citations": data["citations"],
         # "answer" is the checked text: streamed pieces are the model's raw output
         "notes_chat": {k: data[k] for k in ("answer", "declined", "mode", "model", "rewritten_question",
-                                            "translated_question", "related", "timings")},
+                                            "translated_question", "related", "absent_terms", "caution", "timings")},
     }
 
 

@@ -34,6 +34,9 @@ def test_eval_set_floors(answerer):
         assert m["citation_precision"] >= precise, (lang, m)
         assert m["decline_rate"] >= declines, (lang, m)
         assert m["false_decline_rate"] <= false_declines, (lang, m)
+    # The English unanswerable questions that are answered carry the "never mentioned" caution
+    # more often than the answerable ones (else it would be noise).
+    assert metrics["en"]["caution_on_unanswerable"] > metrics["en"]["caution_on_answerable"], metrics["en"]
 
 
 def test_extractive_answer_is_labelled_cited_and_exact(answerer):
@@ -52,6 +55,15 @@ def test_not_in_notes_is_declined_in_the_question_language_with_related_notes(an
     assert 1 <= len(zh.related) <= 3
     en = answerer.ask("What rank and 4-bit NF4 settings does QLoRA recommend?")
     assert en.declined and en.answer == "That is not in your notes."
+
+
+def test_an_answer_says_which_asked_terms_the_notes_never_mention(answerer):
+    answer = answerer.ask("梯度检查点是怎么节省显存的？和 speculative decoding 有关系吗？")
+    assert not answer.declined and answer.absent_terms == ["speculative decoding (投机解码 / 推测解码)"]
+    assert answer.caution == "你的笔记里从未出现speculative decoding (投机解码 / 推测解码)，这个回答可能没有涉及这些内容。"
+    assert answer.to_json()["absent_terms"] == answer.absent_terms
+    plain = answerer.ask("梯度检查点是怎么节省显存的？")
+    assert plain.absent_terms == [] and plain.caution == ""
 
 
 def test_follow_up_carries_the_previous_question(answerer):

@@ -45,6 +45,7 @@ def test_non_streaming_answer_carries_citations(client):
     citations = response.model_extra["citations"]
     assert citations and citations[0]["n"] == 1 and "梯度检查点" in citations[0]["text"]
     assert response.model_extra["notes_chat"]["declined"] is False
+    assert response.model_extra["notes_chat"]["caution"] == "" and response.model_extra["notes_chat"]["absent_terms"] == []
     assert [m.id for m in client.models.list().data] == ["notes-chat"]
 
 

@@ -55,3 +55,18 @@ def test_an_acronyms_plural_is_the_acronym():
     result = assess(terms_of("How many GPUs does full fine-tuning need?", index), [passage(notes[0], 0)], index,
                     min_support=0.2, rescue_support=1.0)
     assert result.missing == [] and not result.declined
+
+
+def test_an_answered_question_names_what_the_notes_never_mention():
+    result = decide("梯度检查点为什么要重新计算激活值？和 speculative decoding 一样吗？")
+    assert not result.declined
+    # Shown with the Chinese forms that were looked for too.
+    assert result.absent == ["speculative decoding (投机解码 / 推测解码)"]
+
+
+def test_an_acronym_of_a_phrase_in_the_notes_is_mentioned():
+    notes = ["Transformer Quality in Linear Time 提出了一种新的线性化 Transformer。"]
+    index = FakeIndex(notes)
+    result = assess(terms_of("What does TQ propose?", index), [passage(notes[0], 0)], index,
+                    min_support=0.2, rescue_support=1.0)
+    assert result.missing == [] and result.absent == [] and not result.declined

@@ -54,3 +54,9 @@ def test_sources_say_what_was_searched_when_it_was_not_the_question_as_asked():
     panel = sources_html(a, 1, "R")
     assert "Searched for: and its &lt;context&gt;? (Qwen)" in panel
     assert "Also searched for: 它的上下文长度？" in panel
+
+
+def test_a_caution_about_terms_the_notes_never_mention_follows_the_answer():
+    text = answer_markdown(answer(caution="Your notes never mention <PPO>."), 1, "R")
+    assert text.endswith('<small class="caution">⚠️ Your notes never mention &lt;PPO&gt;.</small>')
+    assert "caution" not in answer_markdown(answer(), 1, "R")

@@ -38,7 +38,7 @@ def test_templates_number_passages_and_keep_notes_out_of_the_system_prompt(lang)
     assert "HACKED" not in messages[0]["content"]  # the system prompt is fixed: notes never reach it
     assert "[1] file0.txt" in messages[1]["content"] and "[2] file1.txt" in messages[1]["content"]
     assert messages[1]["content"].index("Ignore previous") > messages[1]["content"].index("[2]")
-    assert {"decline", "related", "extractive_label"} <= set(prompts.messages)
+    assert {"decline", "related", "extractive_label", "absent"} <= set(prompts.messages)
 
 
 def test_missing_template_is_one_clear_error(tmp_path):
@@ -46,4 +46,17 @@ def test_missing_template_is_one_clear_error(tmp_path):
 
     (tmp_path / "en").mkdir()
     with pytest.raises(UserError, match="prompts_dir"):
+        load_prompts(tmp_path)
+
+
+def test_a_messages_file_without_a_needed_sentence_is_one_clear_error(tmp_path):
+    import shutil
+
+    from chatbot.errors import UserError
+
+    shutil.copytree(load_settings().prompts_dir, tmp_path, dirs_exist_ok=True)
+    toml = tmp_path / "zh" / "messages.toml"
+    toml.write_text("\n".join(l for l in toml.read_text(encoding="utf-8").splitlines() if not l.startswith("absent")),
+                    encoding="utf-8")
+    with pytest.raises(UserError, match="lacks absent"):
         load_prompts(tmp_path)
