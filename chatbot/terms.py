@@ -84,7 +84,7 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
         for zh in sorted(found, key=len, reverse=True):  # 核心思想, not also 核心 and 思想
             if not any(zh in longer for longer in found if longer != zh):
                 add(zh, [zh, *glossary.zh_to_en[zh]])
-    tokens = [t for t in dict.fromkeys(tokenize(question)) if len(t) > 1]
+    tokens = [t for t in dict.fromkeys(tokenize(question, min_acronym=3)) if len(t) > 1]
     for token in sorted(tokens, key=len, reverse=True):  # longest first: 起源于 before 起源
         if any(token in s for s in seen):
             continue

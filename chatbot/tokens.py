@@ -105,10 +105,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def tokenize(text: str) -> list[str]:
-    """BM25 tokens of ``text`` (notes and questions alike)."""
+def tokenize(text: str, min_acronym: int = 1) -> list[str]:
+    """BM25 tokens of ``text`` (notes and questions alike).  ``min_acronym`` leaves out shorter
+    initials of capitalised phrases: 'sa' for "Stanford Alpaca" is a fine search token, but as a
+    string to look for in a text ('sd3' is) two letters occur inside too many words."""
     text = normalize(text)
-    tokens: list[str] = [acronym(m.group()) for m in _PHRASE_RE.finditer(text)]
+    tokens: list[str] = [a for m in _PHRASE_RE.finditer(text) if len(a := acronym(m.group())) >= min_acronym]
     tokens += [(m.group(1) + m.group(2).replace(".", "")).lower() for m in _VERSIONED_RE.finditer(text)]
     for match in _RUN_RE.finditer(text):
         run = match.group()

@@ -61,3 +61,16 @@ def test_question_words_and_phrases_inside_longer_ones_are_no_terms():
     assert labels("为什么 use 解码?") == ["解码"]
     # A word that also occurs on its own is a term of its own.
     assert set(labels("In actor-critic methods, what does the critic do?")) == {"actor critic", "critic"}
+
+
+def test_two_letter_initials_are_no_terms():
+    # 'Stanford Alpaca' -> 'sa' is a BM25 token; as a term it would be found inside 'usage', 'dataset'.
+    notes = ["Stanford Alpaca 花了不到 600 美元。", "Stable Diffusion 3 (SD3) 用了 MMDiT。", "usage 和 dataset"]
+
+    def frequency(token: str) -> int:
+        return sum(token in tokenize(note) for note in notes)
+
+    labels = [t.label for t in question_terms("Stanford Alpaca vs Stable Diffusion 3", None, token_frequency(frequency),
+                                              len(notes))]
+    assert "sd3" in labels and "sa" not in labels
+    assert "sa" in tokenize("Stanford Alpaca")  # still a search token
