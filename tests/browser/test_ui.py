@@ -92,6 +92,14 @@ def test_not_in_notes_is_declined_with_related_notes(page):
     shot(page, "declined")
 
 
+def test_an_answer_cautions_about_what_the_notes_never_mention(page):
+    ask(page, "梯度检查点是怎么节省显存的？和 speculative decoding 有关系吗？")
+    caution = page.locator('#chat [data-testid="bot"] .caution').last
+    assert "speculative decoding (投机解码 / 推测解码)" in caution.inner_text()
+    assert page.locator('#chat [data-testid="bot"]').last.locator("a.chip").count() >= 1  # still answered, cited
+    shot(page, "caution")
+
+
 def test_view_whole_note(page):
     ask(page, "What is LoRA?")
     page.click("#note-pick input")
