@@ -28,14 +28,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .terms import Term, coverage, covered, token_frequency
-from .tokens import detect_language
+from .tokens import CJK_RE, detect_language
 
 if TYPE_CHECKING:
     from .index import IndexReader
     from .retrieve import Passage
 
 SUPPORT_PASSAGES = 3  # support is the best of the top three passages
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,8 @@ class Assessment:
     missing: list[str] = field(default_factory=list)
     version_mismatch: list[str] = field(default_factory=list)
     covered: list[str] = field(default_factory=list)
-    absent: list[str] = field(default_factory=list)  # question terms found nowhere in the notes, shown with translations
+    # Question terms found nowhere in the notes, each shown with the Chinese forms looked for (_shown):
+    absent: list[str] = field(default_factory=list)
 
 
 def _letters(name: str) -> str:
@@ -71,7 +71,8 @@ def assess(
     # Absent: neither its text nor its BM25 tokens occur (these include acronyms: 'TQ' for the
     # notes' "Transformer Quality").
     frequency = token_frequency(index.document_frequency)
-    absent = [t for t in terms if not any(f in corpus or frequency(f) for f in t.forms)]
+    # The index look-ups first: a scan of all the notes' text only for terms they do not find.
+    absent = [t for t in terms if not any(frequency(f) for f in t.forms) and not any(f in corpus for f in t.forms)]
     missing = [t for t in absent if t.is_name]
     # 'qwen2' missing while 'qwen' occurs: the notes cover another version of the thing.
     mismatch = [t.label for t in missing if re.match(r"[A-Za-z]{2,}.*\d", t.label)
@@ -98,9 +99,9 @@ def assess(
 def _shown(term: Term) -> str:
     """A term as the reader knows it: 'clipping (裁剪 / 截断)' - the label, and for a Latin one the
     Chinese forms that were looked for too (its compact Latin forms would read badly)."""
-    if _CJK_RE.search(term.label):
+    if CJK_RE.search(term.label):
         return term.label
-    chinese = [f for f in term.forms if _CJK_RE.search(f) and not re.search(r"[a-z0-9]", f)]
+    chinese = [f for f in term.forms if CJK_RE.search(f) and not re.search(r"[a-z0-9]", f)]
     return f"{term.label} ({' / '.join(chinese[:2])})" if chinese else term.label
 
 

@@ -30,7 +30,7 @@ _SPLIT_RE = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z]{2})(?=[A-Z])|(?<=\d[A-Z])(?=[A-
 _PHRASE_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)+(?:[ \-]?\d+)?\b")
 # "LLaMA 2" / "Llama 3.1" / "GPT 4" -> llama2, llama31, gpt4: the notes write both spaced and glued.
 _VERSIONED_RE = re.compile(r"\b([A-Za-z]{2,})[ ](\d+(?:\.\d+)*)(?![\d.]*[A-Za-z])")
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 # Complexity notation: O(N^2), O(n log n), O(1).  Its letters are too short for a name, yet a
 # question asking about O(N^2) hinges on it as much as on a model name.
@@ -69,7 +69,7 @@ def _jieba():
 
 def detect_language(text: str) -> str:
     """'zh' if the text is mainly Chinese, else 'en'."""
-    cjk = len(_CJK_RE.findall(text))
+    cjk = len(CJK_RE.findall(text))
     latin = len(_LATIN_RE.findall(text))
     return "zh" if cjk >= 2 and cjk * 4 >= latin else "en"
 
@@ -114,7 +114,7 @@ def tokenize(text: str, min_acronym: int = 1) -> list[str]:
     tokens += [(m.group(1) + m.group(2).replace(".", "")).lower() for m in _VERSIONED_RE.finditer(text)]
     for match in _RUN_RE.finditer(text):
         run = match.group()
-        if _CJK_RE.match(run):
+        if CJK_RE.match(run):
             tokens += [w for w in _jieba().cut_for_search(run) if w not in ZH_STOPWORDS]
         else:
             tokens += latin_tokens(run)
