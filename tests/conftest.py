@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chatbot.search.tokens import tokenize
 from chatbot.settings import ENV_PREFIX, Settings, load_settings
-from chatbot.tokens import tokenize
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO / "corpus"
@@ -89,7 +89,7 @@ def real_settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def real_embedder(real_settings):
-    from chatbot.embed import make_embedder
+    from chatbot.search.embed import make_embedder
 
     return make_embedder(real_settings)
 
@@ -97,8 +97,8 @@ def real_embedder(real_settings):
 @pytest.fixture(scope="session")
 def real_retriever(real_settings, real_embedder):
     """The shipped retriever over an index of the bundled corpus built with the real model."""
-    from chatbot.ingest import ingest
-    from chatbot.retrieve import build_retriever
+    from chatbot.search.ingest import ingest
+    from chatbot.search.retrieve import build_retriever
 
     ingest(real_settings, embedder=real_embedder)
     retriever = build_retriever(real_settings)
@@ -111,7 +111,7 @@ def real_retriever(real_settings, real_embedder):
 
 def passage(text: str, n: int = 0, score: float = 1.0, **meta) -> "Passage":
     """A retrieved passage as the answer stage sees it (metadata as stored by ingest)."""
-    from chatbot.retrieve import Passage
+    from chatbot.search.retrieve import Passage
 
     metadata = {"note_id": f"note{n}", "source": f"file{n}.txt", "title": text[:10], "line_start": n + 1,
                 "line_end": n + 1, "sources": f'["file{n}.txt:L{n + 1}-{n + 1}"]', **meta}
@@ -123,7 +123,7 @@ class FakeIndex:
     BM25 document frequencies."""
 
     def __init__(self, texts: list[str]):
-        from chatbot.tokens import compact, tokenize
+        from chatbot.search.tokens import compact, tokenize
 
         self.texts = texts
         self.count = len(texts)
@@ -137,7 +137,7 @@ class FakeIndex:
         return self._compact
 
     def main_language(self) -> str:
-        from chatbot.tokens import detect_language
+        from chatbot.search.tokens import detect_language
 
         return detect_language(self._compact)
 
@@ -147,7 +147,7 @@ def tiny_gguf(tmp_path_factory) -> Path:
     """A ~0.5 MB random-weight llama GGUF with a ChatML template in its metadata."""
     from dataclasses import replace
 
-    from chatbot.random_gguf import TINY, write_random_gguf
+    from chatbot.models.random_gguf import TINY, write_random_gguf
 
     return write_random_gguf(tmp_path_factory.mktemp("models") / "tiny-a.gguf", replace(TINY, context=32768))
 
@@ -157,7 +157,7 @@ def tiny_gguf_b(tmp_path_factory) -> Path:
     """A second, different tiny model (other weights and name), for swapping."""
     from dataclasses import replace
 
-    from chatbot.random_gguf import TINY, write_random_gguf
+    from chatbot.models.random_gguf import TINY, write_random_gguf
 
     path = tmp_path_factory.mktemp("models-b") / "tiny-b.gguf"
     return write_random_gguf(path, replace(TINY, context=32768, layers=1), seed=1, name="tiny-b")
@@ -178,11 +178,11 @@ def free_port() -> int:
 def served_app(tmp_path_factory, real_embedder, tiny_gguf):
     """The real app on a loopback port: a writable copy of the bundled corpus (indexed with the
     real model) and a models folder holding the tiny GGUF.  Yields (NotesApp, url)."""
-    from chatbot.answer import Answerer
-    from chatbot.app import NotesApp
-    from chatbot.ingest import ingest
-    from chatbot.retrieve import build_retriever
-    from chatbot.ui import launch_ui
+    from chatbot.answers.answer import Answerer
+    from chatbot.apps.app import NotesApp
+    from chatbot.apps.ui import launch_ui
+    from chatbot.search.ingest import ingest
+    from chatbot.search.retrieve import build_retriever
 
     root = tmp_path_factory.mktemp("app")
     corpus = Path(shutil.copytree(BUNDLED_CORPUS, root / "corpus"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answer import Answerer, Done, Retrieved, Token
-from chatbot.evaluate import default_questions, evaluate_answers, read_questions
+from chatbot.answers.answer import Answerer, Done, Retrieved, Token
+from chatbot.measure.evaluate import default_questions, evaluate_answers, read_questions
 
 pytestmark = pytest.mark.integration
 

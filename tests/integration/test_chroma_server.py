@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.answer import Answerer
-from chatbot.ingest import ingest
-from chatbot.retrieve import build_retriever
+from chatbot.answers.answer import Answerer
+from chatbot.search.ingest import ingest
+from chatbot.search.retrieve import build_retriever
 from chatbot.settings import Settings
 from tests.conftest import BUNDLED_CORPUS, free_port, serve_until_ready
 

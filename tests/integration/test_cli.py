@@ -18,7 +18,7 @@ HEAVY = ("torch", "chromadb", "gradio", "llama_cpp", "sentence_transformers", "l
 
 def run(*args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "chatbot.cli", *args],
+        [sys.executable, "-m", "chatbot.apps.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -36,7 +36,7 @@ def assert_one_sentence_error(result: subprocess.CompletedProcess, fragment: str
 
 
 def test_help_imports_nothing_heavy():
-    code = "import sys; from chatbot.cli import main; print([m for m in %r if m in sys.modules])" % (HEAVY,)
+    code = "import sys; from chatbot.apps.cli import main; print([m for m in %r if m in sys.modules])" % (HEAVY,)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert "retrieve" in run("--help").stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.bench_load import load_users, rss_mb
+from chatbot.measure.bench_load import load_users, rss_mb
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +24,8 @@ def test_twenty_concurrent_users_get_their_own_answers_without_errors(real_setti
 def test_long_session_memory_stays_flat(real_settings, real_retriever):
     import os
 
-    from chatbot.answer import Answerer
-    from chatbot.evaluate import default_questions, read_questions
+    from chatbot.answers.answer import Answerer
+    from chatbot.measure.evaluate import default_questions, read_questions
 
     answerer = Answerer(real_settings, real_retriever)
     questions = [item["q"] for item in read_questions(default_questions())]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answer import Answerer, Done, Retrieved, Token
-from chatbot.llm import ModelError
-from chatbot.prompt import ContextTooSmallError
+from chatbot.answers.answer import Answerer, Done, Retrieved, Token
+from chatbot.answers.prompt import ContextTooSmallError
+from chatbot.models.llm import ModelError
 
 pytestmark = pytest.mark.integration
 
@@ -102,8 +102,8 @@ def test_system_prompt_prefix_is_reused_from_the_kv_cache(answerer):
 
 
 def test_injected_note_stays_data(real_settings, real_embedder, tiny_gguf, tmp_path):
-    from chatbot.ingest import ingest
-    from chatbot.retrieve import build_retriever
+    from chatbot.search.ingest import ingest
+    from chatbot.search.retrieve import build_retriever
 
     notes = tmp_path / "notes"
     notes.mkdir()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.answer import Answerer
+from chatbot.answers.answer import Answerer
 from chatbot.errors import QuestionError, UserError
 from tests.conftest import BUNDLED_CORPUS, REPO
 from tests.integration.test_cli import assert_one_sentence_error, run
@@ -54,9 +54,9 @@ def test_corrupt_vector_store_is_detected_and_rebuild_recovers(tmp_path):
 
 
 def test_store_missing_vectors_is_not_served(real_settings, real_embedder, tmp_path):
-    from chatbot.embed import collection_name
-    from chatbot.index import IndexReader, _chroma_client
-    from chatbot.ingest import ingest
+    from chatbot.search.embed import collection_name
+    from chatbot.search.index import IndexReader, _chroma_client
+    from chatbot.search.ingest import ingest
 
     settings = real_settings.model_copy(update={"corpus_dir": shutil.copytree(BUNDLED_CORPUS, tmp_path / "c"),
                                                 "data_dir": tmp_path / "data"})
@@ -102,7 +102,7 @@ def test_permission_denied_file_is_skipped_with_a_reason(tmp_path):
         if os.geteuid() == 0:  # root reads anything: run as nobody so the permission bites
             assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop root"
             result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
-                                     "-m", "chatbot.cli", *command], capture_output=True, text=True, cwd=REPO,
+                                     "-m", "chatbot.apps.cli", *command], capture_output=True, text=True, cwd=REPO,
                                     env={**os.environ, **env}, timeout=300)
         else:
             result = run(*command, env=env)

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from chatbot.embed import collection_name
-from chatbot.index import IndexReader, current_generation, index_root
-from chatbot.ingest import ingest
-from chatbot.retrieve import build_retriever
+from chatbot.search.embed import collection_name
+from chatbot.search.index import IndexReader, current_generation, index_root
+from chatbot.search.ingest import ingest
+from chatbot.search.retrieve import build_retriever
 from chatbot.settings import Settings
 from tests.conftest import BUNDLED_CORPUS, REPO
 
@@ -33,7 +33,7 @@ def test_killed_ingest_leaves_the_last_complete_index(tmp_path, real_embedder):
     extra = "\n\n".join(f"第{i}条新笔记：关于模型蒸馏的第{i}个要点，温度参数设为{i % 7}。" for i in range(600))
     (corpus / "extra.txt").write_text(extra + "\n", encoding="utf-8")
     env = {**os.environ, "NOTES_CHAT_DATA_DIR": str(settings.data_dir), "NOTES_CHAT_CORPUS_DIR": str(corpus)}
-    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "ingest", "-q"], cwd=REPO, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "chatbot.apps.cli", "ingest", "-q"], cwd=REPO, env=env)
     try:
         deadline = time.monotonic() + 120
         while not [g for g in root.glob("gen-*") if g != before] and time.monotonic() < deadline:
@@ -74,7 +74,7 @@ def test_kill_at_several_points_never_serves_a_partial_index(tmp_path, real_embe
         "\n\n".join(f"第{i}条补充笔记：量化的第{i}个细节，分组大小为{i % 9}。" for i in range(new)) + "\n", encoding="utf-8"
     )
     env = {**os.environ, "NOTES_CHAT_DATA_DIR": str(settings.data_dir), "NOTES_CHAT_CORPUS_DIR": str(corpus)}
-    proc = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "ingest", "-q"], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "chatbot.apps.cli", "ingest", "-q"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(list(root.glob("gen-*"))) < 2 and proc.poll() is None and time.monotonic() < deadline:

@@ -68,11 +68,11 @@ def outside_attempts(monkeypatch):
 def test_ingest_ask_and_ui_make_no_outside_connection(outside_attempts, tmp_path, tiny_gguf):
     from gradio_client import Client
 
-    from chatbot.answer import Answerer
-    from chatbot.app import NotesApp
-    from chatbot.ingest import ingest
+    from chatbot.answers.answer import Answerer
+    from chatbot.apps.app import NotesApp
+    from chatbot.apps.ui import launch_ui
+    from chatbot.search.ingest import ingest
     from chatbot.settings import load_settings
-    from chatbot.ui import launch_ui
 
     corpus = shutil.copytree(BUNDLED_CORPUS, tmp_path / "corpus")
     settings = load_settings(corpus_dir=corpus, data_dir=tmp_path / "data", max_tokens=16)
@@ -96,9 +96,9 @@ SCRIPT = textwrap.dedent("""
     set -e
     ip link set lo up
     export NOTES_CHAT_DATA_DIR="$1"
-    {py} -m chatbot.cli ingest -q
-    {py} -m chatbot.cli ask --json "How much GPU memory does full fine-tuning of Qwen1.5-7B-Chat need?" > "$1/answer.json"
-    {py} -m chatbot.cli ui --port {port} > "$1/ui.log" 2>&1 &
+    {py} -m chatbot.apps.cli ingest -q
+    {py} -m chatbot.apps.cli ask --json "How much GPU memory does full fine-tuning of Qwen1.5-7B-Chat need?" > "$1/answer.json"
+    {py} -m chatbot.apps.cli ui --port {port} > "$1/ui.log" 2>&1 &
     UI=$!
     {py} - "$1" <<'PY'
 import json, sys, time

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from chatbot.answer import Answerer, Done, Token
-from chatbot.llm import ModelError
-from chatbot.llm_remote import RemoteModel
+from chatbot.answers.answer import Answerer, Done, Token
+from chatbot.models.llm import ModelError
+from chatbot.models.llm_remote import RemoteModel
 from tests.conftest import free_port, serve_until_ready
 
 pytestmark = pytest.mark.integration

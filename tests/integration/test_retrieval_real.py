@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.evaluate import default_questions, evaluate_retrieval, read_questions
+from chatbot.measure.evaluate import default_questions, evaluate_retrieval, read_questions
 
 pytestmark = pytest.mark.integration
 

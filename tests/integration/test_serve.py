@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from chatbot.answer import Answerer
-from chatbot.serve import build_server, conversation
+from chatbot.answers.answer import Answerer
+from chatbot.apps.serve import build_server, conversation
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration

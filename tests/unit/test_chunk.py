@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.chunk import chunk_note
-from chatbot.load import Location, Note
+from chatbot.notes.chunk import chunk_note
+from chatbot.notes.load import Location, Note
 
 SENTENCE_ENDS = ("。", "！", "？", "；", "!", "?", ";", ".", "\n")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatbot.cite import check_citations
-from chatbot.glossary import load_glossary
+from chatbot.answers.cite import check_citations
+from chatbot.search.glossary import load_glossary
 from tests.conftest import passage
 
 PASSAGES = [

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chatbot.decline import assess
-from chatbot.glossary import load_glossary
-from chatbot.terms import question_terms, token_frequency
+from chatbot.answers.decline import assess
+from chatbot.search.glossary import load_glossary
+from chatbot.search.terms import question_terms, token_frequency
 from tests.conftest import FakeIndex, passage
 
 NOTES = [

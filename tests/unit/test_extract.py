@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chatbot.terms import question_terms, token_frequency
-from chatbot.extract import extractive_text, pick_sentences
-from chatbot.glossary import load_glossary
+from chatbot.answers.extract import extractive_text, pick_sentences
+from chatbot.search.glossary import load_glossary
+from chatbot.search.terms import question_terms, token_frequency
 from tests.conftest import FakeIndex, passage
 
 PASSAGES = [

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from chatbot.errors import QuestionError
-from chatbot.glossary import Glossary
-from chatbot.index import LexicalScores, StoredChunk
-from chatbot.retrieve import HybridRetriever, check_question
+from chatbot.search.glossary import Glossary
+from chatbot.search.index import LexicalScores, StoredChunk
+from chatbot.search.retrieve import HybridRetriever, check_question
 
 
 class FakeIndex:

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from chatbot.embed import collection_name
 from chatbot.errors import CorpusError
-from chatbot.index import IndexReader, current_generation, index_root
-from chatbot.ingest import ingest, watch
+from chatbot.search.embed import collection_name
+from chatbot.search.index import IndexReader, current_generation, index_root
+from chatbot.search.ingest import ingest, watch
 
 
 def _reader(settings) -> IndexReader:
@@ -215,8 +215,8 @@ def test_re_embedding_for_a_new_view_keeps_notes_of_other_folders(settings, corp
 def test_embed_documents_stores_the_normalised_weighted_mean(fake_embedder):
     import numpy as np
 
-    from chatbot.embed import GLOSS_WEIGHT, embed_documents
-    from chatbot.glossary import Glossary
+    from chatbot.search.embed import GLOSS_WEIGHT, embed_documents
+    from chatbot.search.glossary import Glossary
 
     glossary = Glossary.from_lines(["low-rank\t低秩"])
     assert glossary.gloss("低秩 LoRA") == "low-rank LoRA"
@@ -228,7 +228,7 @@ def test_embed_documents_stores_the_normalised_weighted_mean(fake_embedder):
 
 
 def test_a_changed_parser_re_reads_files_without_re_embedding(settings, corpus, fake_embedder, monkeypatch):
-    import chatbot.ingest as ingest_module
+    import chatbot.search.ingest as ingest_module
 
     (corpus / "a.txt").write_text("同一条笔记。\n", encoding="utf-8")
     ingest(settings, embedder=fake_embedder)

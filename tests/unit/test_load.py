@@ -7,7 +7,7 @@ import os
 import pytest
 
 from chatbot.errors import CorpusError
-from chatbot.load import dedupe, find_files, load_file, make_title, parse_markdown, parse_text, read_text
+from chatbot.notes.load import dedupe, find_files, load_file, make_title, parse_markdown, parse_text, read_text
 
 EXPORT = """INCOMING TRANSMISSION
 

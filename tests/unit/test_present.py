@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chatbot.answer import Answer
-from chatbot.cite import citation_for
-from chatbot.present import answer_markdown, mode_badge, note_choices, note_html, sources_html
+from chatbot.answers.answer import Answer
+from chatbot.answers.cite import citation_for
+from chatbot.apps.present import answer_markdown, mode_badge, note_choices, note_html, sources_html
 from tests.conftest import passage
 
 PASSAGE = passage("前文。梯度检查点以计算换显存。<script>alert(1)</script>", 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.prompt import ContextTooSmallError, fit_passages, load_prompts
+from chatbot.answers.prompt import ContextTooSmallError, fit_passages, load_prompts
 from chatbot.settings import load_settings
 from tests.conftest import passage
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.glossary import load_glossary
-from chatbot.prompt import load_prompts
-from chatbot.rewrite import carry_terms, key_terms, model_translate
+from chatbot.answers.prompt import load_prompts
+from chatbot.answers.rewrite import carry_terms, key_terms, model_translate
+from chatbot.search.glossary import load_glossary
 from chatbot.settings import load_settings
 
 HISTORY = [("How much GPU memory does full fine-tuning of Qwen1.5-7B-Chat need?", "160GB [1]")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.glossary import Glossary
-from chatbot.terms import NAME_WEIGHT, coverage, question_terms, token_frequency
-from chatbot.tokens import tokenize
+from chatbot.search.glossary import Glossary
+from chatbot.search.terms import NAME_WEIGHT, coverage, question_terms, token_frequency
+from chatbot.search.tokens import tokenize
 
 NOTES = ["梯度累积可以在不减小批量大小的情况下减少显存", "LoRA 在模型上增加低秩矩阵", "梯度检查点 批量"]
 GLOSSARY = Glossary.from_lines(["gradient accumulation\t梯度累积", "memory\t显存"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.glossary import Glossary, load_glossary
-from chatbot.tokens import detect_language, stem, tokenize
+from chatbot.search.glossary import Glossary, load_glossary
+from chatbot.search.tokens import detect_language, stem, tokenize
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_contractions_do_not_sneak_stopwords_in():
 
 
 def test_sentences_split_at_chinese_and_latin_ends_but_not_in_names_or_ellipses():
-    from chatbot.tokens import sentence_spans
+    from chatbot.search.tokens import sentence_spans
 
     text = "- 全参微调Qwen1.57BChat要160GB。每张卡80GB! 分两步走: 1. 先训练 Next one. 最大化标...\n尾句；"
     pieces = [text[s:e] for s, e in sentence_spans(text)]
@@ -91,7 +91,7 @@ def test_sentences_split_at_chinese_and_latin_ends_but_not_in_names_or_ellipses(
 
 
 def test_identifiers_are_the_names_a_question_hinges_on():
-    from chatbot.tokens import identifiers
+    from chatbot.search.tokens import identifiers
 
     assert identifiers("What share of LLaMA's data? Does Qwen2 beat Mistral 7B with NF4?") == [
         "LLaMA", "Qwen2", "Mistral", "7B", "NF4"

@@ -33,15 +33,15 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .errors import QuestionError
+from ..errors import QuestionError
 from .terms import Term, coverage, question_terms, token_frequency
 from .tokens import detect_language, tokenize
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from .embed import Embedder
     from .glossary import Glossary
     from .index import IndexReader, StoredChunk
-    from .settings import Settings
 
 Mode = Literal["hybrid", "dense", "lexical"]
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .terms import Term
-from .tokens import compact, sentence_spans
+from ..search.terms import Term
+from ..search.tokens import compact, sentence_spans
 
 if TYPE_CHECKING:
-    from .retrieve import Passage
+    from ..search.retrieve import Passage
 
 RANK_WEIGHT = 1.0  # x retrieval score / best passage's score: retrieval ranks whole passages better than term overlap ranks sentences
 REFERENCE_FACTOR = 0.5  # "see X for details" lines match the question's words but answer nothing

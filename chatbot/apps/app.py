@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CorpusError, UserError
+from ..errors import CorpusError, UserError
 
 if TYPE_CHECKING:
-    from .answer import Answerer, Event
-    from .settings import Settings
+    from ..answers.answer import Answerer, Event
+    from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class NotesApp:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NotesApp:
-        from .answer import Answerer
+        from ..answers.answer import Answerer
 
         return cls(settings, Answerer.from_settings(settings))
 
@@ -113,7 +113,7 @@ class NotesApp:
 
     def ask(self, question: str) -> dict[str, Any]:
         """One answer as the JSON contract of ``chatbot ask --json`` (the UI's /ask API)."""
-        from .answer import Done
+        from ..answers.answer import Done
 
         for event in self.respond(self.prepare(question, [])):
             if isinstance(event, Done):
@@ -123,7 +123,7 @@ class NotesApp:
     # -- models -------------------------------------------------------------------------
     def model_choices(self) -> list[tuple[str, str]]:
         """(label, value) for the picker: no model first, then GGUF files of the models folder."""
-        from .llm import list_models
+        from ..models.llm import list_models
 
         choices = [("No model (extractive)", EXTRACTIVE)]
         for info in list_models(self.settings.effective_models_dir):
@@ -155,7 +155,7 @@ class NotesApp:
 
     def note(self, note_id: str) -> NoteView | None:
         """The whole note with this id, from the index manifest (never from a path)."""
-        from .load import content_hash
+        from ..notes.load import content_hash
 
         for entry in self.answerer.retriever.index.manifest.get("files", {}).values():
             for note in entry.get("notes", []):
@@ -175,7 +175,7 @@ class NotesApp:
         return added, rejected
 
     def _accept(self, upload: Path) -> str:
-        from .load import load_file
+        from ..notes.load import load_file
 
         name = re.sub(r"[^\w.\- ]", "_", Path(upload.name).name).lstrip(".") or "note.txt"
         if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
@@ -195,7 +195,7 @@ class NotesApp:
 
     def reindex(self, progress: Callable[[str], None] | None = None) -> str:
         """Incremental ingest of the notes folder, then serve the new index; the summary sentence."""
-        from .ingest import ingest
+        from ..search.ingest import ingest
 
         with self.index_lock.write():
             if progress:

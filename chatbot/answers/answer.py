@@ -17,18 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..search.retrieve import check_question
+from ..search.tokens import detect_language
 from .cite import Citation, check_citations, citation_for
 from .decline import assess
 from .extract import extractive_text, pick_sentences
 from .prompt import ContextTooSmallError, fit_passages, load_prompts
-from .retrieve import check_question
 from .rewrite import carry_terms, model_rewrite, model_translate
-from .tokens import detect_language
 
 if TYPE_CHECKING:
-    from .llm import LocalModel
-    from .retrieve import HybridRetriever, Passage
-    from .settings import Settings
+    from ..models.llm import LocalModel
+    from ..search.retrieve import HybridRetriever, Passage
+    from ..settings import Settings
 
 Mode = Literal["extractive", "generative"]
 RELATED = 3  # closest notes listed with a declined answer
@@ -128,14 +128,14 @@ class Answerer:
 
     @classmethod
     def from_settings(cls, settings: Settings, model_path: Path | None = None) -> Answerer:
-        from .retrieve import build_retriever
+        from ..search.retrieve import build_retriever
 
         answerer = cls(settings, build_retriever(settings))
         path = model_path or settings.model
         if path is not None:
             answerer.set_model(path)
         elif settings.llm_base_url:
-            from .llm_remote import RemoteModel
+            from ..models.llm_remote import RemoteModel
 
             answerer.model = RemoteModel(settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key,
                                          n_ctx=settings.llm_context, seed=settings.seed)
@@ -149,7 +149,7 @@ class Answerer:
     def set_model(self, path: Path | None) -> None:
         """Load ``path`` (None: extractive mode) and free the previous model.  On a bad file
         the previous model stays loaded and ModelError says why."""
-        from .llm import load_model
+        from ..models.llm import load_model
 
         new = None
         if path is not None:
@@ -161,8 +161,8 @@ class Answerer:
 
     def reload_index(self) -> None:
         """Serve the newest index generation (after an ingest in this process); the model stays."""
-        from .embed import collection_name
-        from .index import IndexReader
+        from ..search.embed import collection_name
+        from ..search.index import IndexReader
 
         self.retriever.index = IndexReader.open(self.settings.data_dir, collection_name(self.settings.embedding_model),
                                               self.settings.chroma_url)

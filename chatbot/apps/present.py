@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .answer import Answer
-    from .cite import Citation
+    from ..answers.answer import Answer
+    from ..answers.cite import Citation
 
 _MARKER_RE = re.compile(r"\[(\d+)\]")
 

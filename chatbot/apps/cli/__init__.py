@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from .errors import UserError
-from .settings import load_settings
+from ...errors import UserError
+from ...settings import load_settings
 
 
 class _Group(click.Group):
@@ -52,7 +52,7 @@ def _settings(ctx: click.Context):
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bool, quiet: bool) -> None:
     """Index the notes folder (or PATHS): add new, re-embed changed, drop deleted files."""
-    from . import ingest as ingesting
+    from ...search import ingest as ingesting
 
     settings = _settings(ctx)
     report = ingesting.ingest(settings, list(paths) or None, rebuild=rebuild, progress=not quiet)
@@ -80,8 +80,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bo
 @click.pass_context
 def retrieve(ctx, question: str | None, k: int | None, as_json: bool, questions: Path | None, mode: str) -> None:
     """Show the passages of your notes that best match QUESTION."""
-    from .evaluate import read_questions
-    from .retrieve import build_retriever
+    from ...measure.evaluate import read_questions
+    from ...search.retrieve import build_retriever
 
     if (question is None) == (questions is None):
         raise UserError("Give one question, or --questions FILE (not both); see 'chatbot retrieve --help'.")
@@ -119,8 +119,8 @@ def eval() -> None:  # noqa: A001 - the command is called "eval"
 def eval_retrieval(ctx, questions: Path | None, out: Path) -> None:
     """hit@1, hit@5 and MRR per language for dense-only, BM25-only, the hybrid without its dense
     channel, and the hybrid."""
-    from .evaluate import default_questions, evaluate_retrieval, format_retrieval, read_questions
-    from .retrieve import build_retriever
+    from ...measure.evaluate import default_questions, evaluate_retrieval, format_retrieval, read_questions
+    from ...search.retrieve import build_retriever
 
     items = read_questions(questions or default_questions())
     results = evaluate_retrieval(build_retriever(_settings(ctx)), items)
@@ -141,7 +141,7 @@ def bench(ctx, out: Path, synthetic: int) -> None:
     'chatbot bench generation' times answers from a GGUF model instead."""
     if ctx.invoked_subcommand is not None:
         return
-    from .bench import run_bench
+    from ...measure.bench import run_bench
 
     results = run_bench(_settings(ctx), synthetic=synthetic, echo=click.echo)
     _write(out, results)
@@ -157,7 +157,7 @@ def bench(ctx, out: Path, synthetic: int) -> None:
 @click.pass_context
 def bench_generation(ctx, model_path: Path | None, runs: int, max_tokens: int, out: Path) -> None:
     """Prompt-eval and generation tokens/s and time to first token: 'chatbot ask' vs raw llama-cpp-python."""
-    from .bench_generation import run_generation_bench
+    from ...measure.bench_generation import run_generation_bench
 
     results = run_generation_bench(_settings(ctx.parent), model_path, runs=runs, max_tokens=max_tokens, echo=click.echo)
     _write(out, results)
@@ -173,7 +173,7 @@ def bench_generation(ctx, model_path: Path | None, runs: int, max_tokens: int, o
 @click.pass_context
 def bench_load(ctx, users: int, seconds: float, questions: int, out: Path) -> None:
     """Concurrent users through the app's /ask API (loopback), and memory over a long session."""
-    from .bench_load import run_load_bench
+    from ...measure.bench_load import run_load_bench
 
     _write(out, run_load_bench(_settings(ctx.parent), users, seconds, questions, echo=click.echo))
 
@@ -194,8 +194,8 @@ def _write(out: Path, results: dict) -> None:
 @click.pass_context
 def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path, with_translations: bool) -> None:
     """Evidence hit, correct citations, citation precision and decline rates per language."""
-    from .answer import Answerer
-    from .evaluate import default_questions, evaluate_answers, format_answers, read_questions
+    from ...answers.answer import Answerer
+    from ...measure.evaluate import default_questions, evaluate_answers, format_answers, read_questions
 
     items = read_questions(questions or default_questions())
     results = evaluate_answers(Answerer.from_settings(_settings(ctx), model_path), items, with_translations)
@@ -211,9 +211,9 @@ def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path
 @click.pass_context
 def ask(ctx, question: str | None, model_path: Path | None, as_json: bool, questions: Path | None) -> None:
     """Answer QUESTION from your notes, with numbered citations (streams when a model is loaded)."""
-    from .answer import Answerer
-    from .errors import QuestionError
-    from .evaluate import read_questions
+    from ...answers.answer import Answerer
+    from ...errors import QuestionError
+    from ...measure.evaluate import read_questions
 
     if (question is None) == (questions is None):
         raise UserError("Give one question, or --questions FILE (not both); see 'chatbot ask --help'.")
@@ -241,7 +241,7 @@ def chat(ctx, model_path: Path | None, as_json: bool) -> None:
 
     Commands: /model PATH (or /model none) swaps the model, /reset forgets the conversation,
     /quit (or an empty line at the start, or Ctrl+D) ends."""
-    from .answer import Answerer
+    from ...answers.answer import Answerer
 
     answerer = Answerer.from_settings(_settings(ctx), model_path)
     history: list[tuple[str, str]] = []
@@ -270,7 +270,7 @@ def chat(ctx, model_path: Path | None, as_json: bool) -> None:
 
 def _answer(answerer, question: str, history: list[tuple[str, str]], as_json: bool):
     """Ask, printing either one JSON object or the streamed answer with its sources."""
-    from .answer import Done, Retrieved, Token
+    from ...answers.answer import Done, Retrieved, Token
 
     if as_json:
         answer = answerer.ask(question, history)
@@ -313,7 +313,7 @@ def _answer(answerer, question: str, history: list[tuple[str, str]], as_json: bo
 
 
 def _lang(question: str) -> str:
-    from .tokens import detect_language
+    from ...search.tokens import detect_language
 
     return detect_language(question)
 
@@ -327,7 +327,7 @@ def models(ctx, folder: Path | None) -> None:
     'chatbot models pull REPO FILE' downloads one from the Hugging Face hub (needs offline=false)."""
     if ctx.invoked_subcommand is not None:
         return
-    from .llm import list_models
+    from ...models.llm import list_models
 
     settings = _settings(ctx)
     folder = folder or settings.effective_models_dir
@@ -350,7 +350,7 @@ def models(ctx, folder: Path | None) -> None:
 @click.pass_context
 def models_pull(ctx, repo_id: str, filename: str) -> None:
     """Download FILENAME (a .gguf) of Hugging Face repo REPO_ID into models_dir."""
-    from .llm import pull_model
+    from ...models.llm import pull_model
 
     settings = _settings(ctx.parent)
     path = pull_model(repo_id, filename, settings.effective_models_dir, offline=settings.offline)
@@ -366,8 +366,8 @@ def models_pull(ctx, repo_id: str, filename: str) -> None:
 @click.pass_context
 def ui(ctx, model_path: Path | None, host: str | None, port: int | None, auth: str | None, share: bool) -> None:
     """Open the chat in your browser (http://127.0.0.1:7860 by default)."""
-    from .app import NotesApp
-    from .ui import launch_ui
+    from ..app import NotesApp
+    from ..ui import launch_ui
 
     settings = _settings(ctx)
     if model_path is not None:
@@ -391,8 +391,8 @@ def ui(ctx, model_path: Path | None, host: str | None, port: int | None, auth: s
 @click.pass_context
 def serve(ctx, model_path: Path | None, host: str | None, port: int | None) -> None:
     """Serve an OpenAI-compatible /v1/chat/completions over your notes (citations in extra fields)."""
-    from .answer import Answerer
-    from .serve import run_server
+    from ...answers.answer import Answerer
+    from ..serve import run_server
 
     settings = _settings(ctx)
     host, port = host or settings.ui_host, port or settings.serve_port
@@ -407,7 +407,3 @@ def show_settings(ctx) -> None:
     """Print the effective settings (defaults, config file, env vars and flags merged)."""
     for name, value in _settings(ctx).model_dump().items():
         click.echo(f"{name} = {json.dumps(str(value) if isinstance(value, Path) else value, ensure_ascii=False)}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from .tokens import english_words
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 MAX_PHRASE_WORDS = 5
 
@@ -142,7 +142,7 @@ def load_glossary(extra_file: Path | None = None) -> Glossary:
     lines = bundled.joinpath("glossary.tsv").read_text(encoding="utf-8").splitlines()
     vocabulary = bundled.joinpath("vocabulary.tsv").read_text(encoding="utf-8").splitlines()
     if extra_file is not None:
-        from .errors import UserError
+        from ..errors import UserError
 
         try:
             lines += extra_file.read_text(encoding="utf-8").splitlines()

@@ -19,11 +19,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UserError
-from .tokens import detect_language
+from ..errors import UserError
+from ..search.tokens import detect_language
 
 if TYPE_CHECKING:
-    from .retrieve import HybridRetriever
+    from ..search.retrieve import HybridRetriever
 
 MODES = ("dense", "lexical", "hybrid")
 NO_DENSE = "no-dense"  # the hybrid without its dense channel: BM25 + coverage (does dense earn its weight?)
@@ -33,7 +33,7 @@ ROWS = ("dense", "lexical", NO_DENSE, "hybrid", TRANSLATED)
 
 def default_questions() -> Path:
     """The bundled question set of the checkout."""
-    return Path(__file__).resolve().parent.parent / "tests" / "eval" / "questions.jsonl"
+    return Path(__file__).resolve().parents[2] / "tests" / "eval" / "questions.jsonl"
 
 
 def read_questions(path: Path) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 QUESTION = "What is gradient checkpointing and why does it save GPU memory?"
 BENCH_N_CTX = 2048  # keeps each run's prompt evaluation to seconds on 2 cores
@@ -41,7 +41,7 @@ TARGETS = {"generation_overhead_max": 0.05, "ttft_over_prompt_eval_max": 1.10}
 
 def bench_model(data_dir: Path, echo: Callable[[str], None]) -> Path:
     """The cached random-weight Qwen2.5-0.5B-shaped Q4_K_M GGUF (written on first use, ~2 minutes)."""
-    from .random_gguf import QWEN25_05B, quantize, write_random_gguf
+    from ..models.random_gguf import QWEN25_05B, quantize, write_random_gguf
 
     folder = data_dir / "bench"
     target = folder / "random-qwen2.5-0.5b-shape-q4_k_m.gguf"
@@ -70,7 +70,7 @@ def run_generation_bench(
     """Time ``runs`` answers through the bot and through raw llama-cpp-python; see the module docstring."""
     import llama_cpp
 
-    from .answer import Answerer, Done, Token
+    from ..answers.answer import Answerer, Done, Token
     from .bench import machine_facts
 
     path = model_path or bench_model(settings.data_dir, echo)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IndexMissingError, UserError
+from ..errors import IndexMissingError, UserError
 
 if TYPE_CHECKING:
     import numpy as np

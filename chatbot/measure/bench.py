@@ -2,7 +2,7 @@
 
 What it measures (``chatbot bench`` writes the figures to ``reports/bench.json``):
 
-* **cold ingest** — wall clock of ``python -m chatbot.cli ingest -q`` into an empty data folder
+* **cold ingest** — wall clock of ``python -m chatbot.apps.cli ingest -q`` into an empty data folder
   over the bundled corpus, as a subprocess, so Python start-up, imports and the model load are
   included: that is what a user waits for.
 * **unchanged re-ingest** — the same command again with nothing changed.
@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .embed import SentenceTransformerEmbedder
-    from .glossary import Glossary
-    from .retrieve import HybridRetriever
-    from .settings import Settings
+    from ..search.embed import SentenceTransformerEmbedder
+    from ..search.glossary import Glossary
+    from ..search.retrieve import HybridRetriever
+    from ..settings import Settings
 
 Echo = Callable[[str], Any]
 
@@ -55,7 +55,7 @@ TARGETS: dict[str, float] = {
     "synthetic_hybrid_p50_ms": 100.0,
 }
 MODES = ("hybrid", "dense", "lexical")
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout that holds chatbot/
 
 
 # --------------------------------------------------------------------------- helpers
@@ -117,7 +117,7 @@ def _release_chroma() -> None:
 
 
 def time_cli_ingest(settings: Settings, data_dir: Path) -> float:
-    """Wall-clock seconds of ``python -m chatbot.cli ingest -q`` into ``data_dir``."""
+    """Wall-clock seconds of ``python -m chatbot.apps.cli ingest -q`` into ``data_dir``."""
     env = {
         **os.environ,
         "NOTES_CHAT_DATA_DIR": str(data_dir),
@@ -126,7 +126,7 @@ def time_cli_ingest(settings: Settings, data_dir: Path) -> float:
     }
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "chatbot.cli", "ingest", "-q"],
+        [sys.executable, "-m", "chatbot.apps.cli", "ingest", "-q"],
         env=env,
         cwd=PACKAGE_ROOT,
         capture_output=True,
@@ -165,9 +165,9 @@ def time_retrieval(
 
 def corpus_texts(settings: Settings) -> list[str]:
     """The texts ingest embeds for the corpus: deduplicated notes, chunked, with context."""
-    from .chunk import chunk_notes
-    from .ingest import search_text
-    from .load import dedupe, find_files, load_file
+    from ..notes.chunk import chunk_notes
+    from ..notes.load import dedupe, find_files, load_file
+    from ..search.ingest import search_text
 
     root = settings.corpus_dir
     base = root if root.is_dir() else root.parent
@@ -181,7 +181,7 @@ def embedding_throughput(
 ) -> float:
     """Chunks per second embedding ``texts`` as ingest does (with their English renderings when
     ``glossary`` is given; model loaded and warmed first)."""
-    from .embed import embed_documents
+    from ..search.embed import embed_documents
 
     embedder.embed(texts[:warmup])
     started = time.perf_counter()
@@ -236,10 +236,10 @@ def build_synthetic_index(
     """
     import numpy as np
 
-    from .embed import collection_name
-    from .index import IndexWriter
-    from .ingest import MANIFEST_VERSION
-    from .tokens import tokenize
+    from ..search.embed import collection_name
+    from ..search.index import IndexWriter
+    from ..search.ingest import MANIFEST_VERSION
+    from ..search.tokens import tokenize
 
     rng = random.Random(seed)
     english, chinese = glossary_terms()
@@ -286,10 +286,10 @@ def run_bench(
     question_file: Path | None = None,
 ) -> dict[str, Any]:
     """Run every measurement (see the module doc) and return the figures as a JSON-able dict."""
-    from .embed import collection_name
-    from .glossary import embedding_glossary, load_glossary
-    from .index import IndexReader
-    from .retrieve import HybridRetriever, build_retriever
+    from ..search.embed import collection_name
+    from ..search.glossary import embedding_glossary, load_glossary
+    from ..search.index import IndexReader
+    from ..search.retrieve import HybridRetriever, build_retriever
 
     results: dict[str, Any] = {"machine": machine_facts(), "retrieval_ms": {}}
     machine = results["machine"]

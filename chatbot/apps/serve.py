@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from .answer import Answer, Answerer
+    from ..answers.answer import Answer, Answerer
 
 MODEL_ID = "notes-chat"
 
@@ -69,8 +69,8 @@ def build_server(answerer: Answerer) -> FastAPI:
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse, StreamingResponse
 
-    from .answer import Done, Token
-    from .errors import UserError
+    from ..answers.answer import Done, Token
+    from ..errors import UserError
 
     api = FastAPI(title="notes-chat", docs_url=None, redoc_url=None)
     lock = threading.Lock()  # one llama.cpp model: one answer at a time

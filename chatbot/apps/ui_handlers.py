@@ -11,8 +11,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from .app import EXTRACTIVE, NotesApp
-from .errors import UserError
 from .present import answer_markdown, mode_badge, note_choices, note_html, sources_html
 
 
@@ -48,7 +48,7 @@ class Handlers:
 
     def respond(self, prepared: Any, error: str, chat: list[dict], history: list):
         """Stream the answer into the chat (one at a time per model); then sources and note picker."""
-        from .answer import Done, Token
+        from ..answers.answer import Done, Token
 
         if prepared is None:
             if error:

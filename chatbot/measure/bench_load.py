@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 
 def rss_mb(pid: int) -> float:
@@ -60,7 +60,7 @@ def load_users(settings: Settings, users: int, seconds: float, echo: Callable[[s
 
     port = _free_port()
     env = {**os.environ, "NOTES_CHAT_DATA_DIR": str(settings.data_dir), "NOTES_CHAT_CORPUS_DIR": str(settings.corpus_dir)}
-    server = subprocess.Popen([sys.executable, "-m", "chatbot.cli", "ui", "--port", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "chatbot.apps.cli", "ui", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -126,7 +126,7 @@ def load_users(settings: Settings, users: int, seconds: float, echo: Callable[[s
 
 
 def long_session(settings: Settings, questions: int, echo: Callable[[str], None]) -> dict[str, Any]:
-    from .answer import Answerer
+    from ..answers.answer import Answerer
 
     answerer = Answerer.from_settings(settings)
     pool = _questions()

@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .tokens import compact, sentence_spans, tokenize
+from ..search.tokens import compact, sentence_spans, tokenize
 
 if TYPE_CHECKING:
-    from .glossary import Glossary
-    from .retrieve import Passage
+    from ..search.glossary import Glossary
+    from ..search.retrieve import Passage
 
 _OPEN, _CLOSE = re.escape("[【［"), re.escape("]】］")
 MARKER_RE = re.compile(rf"[{_OPEN}]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[{_CLOSE}]")

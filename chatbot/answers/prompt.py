@@ -14,12 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UserError
+from ..errors import UserError
 
 if TYPE_CHECKING:
     from langchain_core.prompts import ChatPromptTemplate
 
-    from .retrieve import Passage
+    from ..search.retrieve import Passage
 
 LANGUAGES = ("en", "zh")
 # Fixed sentences each messages.toml must have ('absent' fills in {terms}).

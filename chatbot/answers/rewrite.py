@@ -17,11 +17,11 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .tokens import detect_language, identifiers, tokenize
+from ..search.tokens import detect_language, identifiers, tokenize
 
 if TYPE_CHECKING:
-    from .glossary import Glossary
-    from .llm import LocalModel
+    from ..models.llm import LocalModel
+    from ..search.glossary import Glossary
     from .prompt import PromptSet
 
 _FOLLOW_UP_EN = re.compile(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
 
 GGUF_MAGIC = b"GGUF"
 # Used only when a GGUF carries no chat template of its own.
@@ -235,7 +235,7 @@ def pull_model(repo_id: str, filename: str, folder: Path, *, offline: bool) -> P
             "Downloads are off (setting offline = true); set NOTES_CHAT_OFFLINE=false to let 'models pull' "
             f"contact huggingface.co, or copy a .gguf file into {folder}."
         )
-    from .privacy import allow_hub
+    from ..privacy import allow_hub
 
     allow_hub()
     from huggingface_hub import hf_hub_download

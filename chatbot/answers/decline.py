@@ -27,12 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .terms import Term, coverage, covered, token_frequency
-from .tokens import CJK_RE, detect_language
+from ..search.terms import Term, coverage, covered, token_frequency
+from ..search.tokens import CJK_RE, detect_language
 
 if TYPE_CHECKING:
-    from .index import IndexReader
-    from .retrieve import Passage
+    from ..search.index import IndexReader
+    from ..search.retrieve import Passage
 
 SUPPORT_PASSAGES = 3  # support is the best of the top three passages
 

@@ -16,13 +16,13 @@ import re
 import threading
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import UserError
+from ..errors import UserError
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..settings import Settings
     from .glossary import Glossary
-    from .settings import Settings
 
 log = logging.getLogger(__name__)
 SMALL_BATCH = 8  # fewer texts than this are embedded on one thread (see embed)
@@ -67,7 +67,7 @@ class SentenceTransformerEmbedder:
             if self._model is not None:
                 return self._model
             if not self._offline:  # privacy.py made the hub offline at import; the user opted in
-                from .privacy import allow_hub
+                from ..privacy import allow_hub
 
                 allow_hub()
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -24,16 +24,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .chunk import Chunk, chunk_notes
+from ..errors import CorpusError
+from ..notes.chunk import Chunk, chunk_notes
+from ..notes.load import PARSER_VERSION, SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
 from .embed import GLOSS_WEIGHT, Embedder, collection_name, embed_documents, make_embedder
-from .errors import CorpusError
 from .glossary import Glossary, embedding_glossary
 from .index import IndexWriter, current_generation, index_root, read_manifest, write_json_atomic
-from .load import PARSER_VERSION, SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
 from .tokens import tokenize
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 log = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
