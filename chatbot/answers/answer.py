@@ -3,8 +3,9 @@
 
 The chain is LangChain LCEL: three ``RunnableLambda`` steps (rewrite, translate, retrieve + assess) and a
 ``RunnableGenerator`` that streams ``Token`` events and ends with a ``Done`` carrying the
-``Answer``.  Generative mode runs the loaded GGUF model (``llm.py``) on the prompt files;
-extractive mode (no model) returns the notes' own best sentences (``extract.py``).
+``Answer`` (the data and its events: ``result.py``).  Generative mode runs the loaded GGUF model
+(``models.llm``) on the prompt files; extractive mode (no model) returns the notes' own best
+sentences (``extract.py``).
 ``Answerer.set_model`` swaps the model at run time; the index is untouched.
 """
 
@@ -13,16 +14,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ..search.retrieve import check_question
 from ..search.tokens import detect_language
-from .cite import Citation, check_citations, citation_for
+from .cite import check_citations, citation_for
 from .decline import assess
 from .extract import extractive_text, pick_sentences
 from .prompt import ContextTooSmallError, fit_passages, load_prompts
+from .result import Answer, Done, Event, Mode, Retrieved, Token
 from .rewrite import carry_terms, model_rewrite, model_translate
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from ..search.retrieve import HybridRetriever, Passage
     from ..settings import Settings
 
-Mode = Literal["extractive", "generative"]
 RELATED = 3  # closest notes listed with a declined answer
 HISTORY_ANSWER_CHARS = 300  # previous answers are cut to this in the rewrite prompt
 # How models phrase a refusal besides the exact sentence the prompt asks for.
@@ -39,74 +39,6 @@ _MODEL_DECLINE_RE = re.compile(
     r"笔记(?:里|中)?(?:没有|未|并未|不包含)|段落(?:里|中)?(?:没有|未)",
     re.IGNORECASE,
 )
-
-
-@dataclass
-class Answer:
-    """An answer as data; ``to_json`` is the CLI's JSON contract."""
-
-    question: str
-    answer: str
-    declined: bool
-    mode: Mode
-    model: str | None
-    rewritten_question: str | None
-    citations: list[Citation]
-    translated_question: str | None = None  # the model's translation, searched too (rewrite.model_translate)
-    related: list[Citation] = field(default_factory=list)  # closest notes when declined
-    label: str = ""  # e.g. "Extracted from your notes ..." in extractive mode
-    lang: str = "en"
-    uncited: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    decline_reason: str = ""
-    support: float = 0.0
-    absent_terms: list[str] = field(default_factory=list)  # asked about, found nowhere in the notes
-    caution: str = ""  # says so, in the question's language, when the answer is not declined
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "declined": self.declined,
-            "mode": self.mode,
-            "model": self.model,
-            "rewritten_question": self.rewritten_question,
-            "translated_question": self.translated_question,
-            "citations": [c.to_json() for c in self.citations],
-            "related": [c.to_json() for c in self.related],
-            "label": self.label,
-            "lang": self.lang,
-            "uncited_sentences": self.uncited,
-            "removed_citations": self.removed,
-            "decline_reason": self.decline_reason,
-            "support": round(self.support, 4),
-            "absent_terms": self.absent_terms,
-            "caution": self.caution,
-            "timings": {k: round(v, 1) for k, v in self.timings.items()},
-        }
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """First event: what the answer will rest on (the UI can show the passages at once)."""
-
-    rewritten_question: str | None
-    passages: list[Passage]
-    translated_question: str | None = None
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-
-
-@dataclass(frozen=True)
-class Done:
-    answer: Answer
-
-
-Event = Retrieved | Token | Done
 
 
 class Answerer:

@@ -1,5 +1,6 @@
-"""Apps: the surfaces: terminal (``cli``), browser (Gradio: ``app``, ``ui``, ``ui_handlers``,
-``present``) and an OpenAI-compatible API (``serve``).
+"""Apps: the surfaces: terminal (``cli``, one module per command group), browser (Gradio:
+``app`` the operations, ``ui`` the layout, ``ui_handlers`` the events, ``present`` the HTML)
+and an OpenAI-compatible API (``serve``).
 
 Each parses its input, calls the same functions below it (``Answerer``, ``ingest``, the
 measurements) and formats their results; user errors become one sentence here.

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CorpusError, UserError
 
 if TYPE_CHECKING:
-    from ..answers.answer import Answerer, Event
+    from ..answers.answer import Answerer
+    from ..answers.result import Event
     from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class NotesApp:
 
     def ask(self, question: str) -> dict[str, Any]:
         """One answer as the JSON contract of ``chatbot ask --json`` (the UI's /ask API)."""
-        from ..answers.answer import Done
+        from ..answers.result import Done
 
         for event in self.respond(self.prepare(question, [])):
             if isinstance(event, Done):
@@ -155,7 +156,7 @@ class NotesApp:
 
     def note(self, note_id: str) -> NoteView | None:
         """The whole note with this id, from the index manifest (never from a path)."""
-        from ..notes.load import content_hash
+        from ..notes.note import content_hash
 
         for entry in self.answerer.retriever.index.manifest.get("files", {}).values():
             for note in entry.get("notes", []):

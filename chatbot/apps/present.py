@@ -3,7 +3,7 @@
 Pure functions from data to Markdown/HTML strings, so they are tested without a browser.  Note
 text is always HTML-escaped: notes are data and may contain markup.  Citation markers ``[n]``
 become chips linking to ``#src-<turn>-<n>``; a small script (``CHIP_SCRIPT``) scrolls to and
-highlights the passage on click.  Left out: any answer logic (that is ``answer.py``).
+highlights the passage on click.  Left out: any answer logic (that is ``chatbot.answers``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..answers.answer import Answer
     from ..answers.cite import Citation
+    from ..answers.result import Answer
 
 _MARKER_RE = re.compile(r"\[(\d+)\]")
 

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from ..answers.answer import Answer, Answerer
+    from ..answers.answer import Answerer
+    from ..answers.result import Answer
 
 MODEL_ID = "notes-chat"
 
@@ -69,7 +70,7 @@ def build_server(answerer: Answerer) -> FastAPI:
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse, StreamingResponse
 
-    from ..answers.answer import Done, Token
+    from ..answers.result import Done, Token
     from ..errors import UserError
 
     api = FastAPI(title="notes-chat", docs_url=None, redoc_url=None)

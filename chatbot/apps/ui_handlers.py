@@ -48,7 +48,7 @@ class Handlers:
 
     def respond(self, prepared: Any, error: str, chat: list[dict], history: list):
         """Stream the answer into the chat (one at a time per model); then sources and note picker."""
-        from ..answers.answer import Done, Token
+        from ..answers.result import Done, Token
 
         if prepared is None:
             if error:

@@ -12,8 +12,8 @@ What it measures (``chatbot bench`` writes the figures to ``reports/bench.json``
 * **embedding throughput** — chunks per second embedding every chunk of the bundled corpus
   with the configured model (warm), the texts ingest would embed.
 * **scale** — a synthetic index of ``synthetic`` chunks (glossary words, random unit vectors)
-  built with the real ``IndexWriter``; build time, then retrieval latency over it with the
-  real embedder and glossary.
+  built with the real ``IndexWriter`` (``synthetic.py``); build time, then retrieval latency
+  over it with the real embedder and glossary.
 
 Left out: answer generation (no LLM here), the OS page cache (files read recently are cached,
 so "cold" means a fresh process and an empty index, not a cold disk), GPU, incremental ingest
@@ -24,20 +24,17 @@ so the dense figure at scale is, if anything, pessimistic.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import platform
-import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from importlib import metadata as _metadata
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .machine import latency_summary, machine_facts
+from .synthetic import build_synthetic_index
 
 if TYPE_CHECKING:
     from ..search.embed import SentenceTransformerEmbedder
@@ -59,41 +56,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout that holds ch
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def latency_summary(seconds: list[float]) -> dict[str, float]:
-    """p50 / p95 / mean in milliseconds (p95 by linear interpolation)."""
-    ms = sorted(s * 1000 for s in seconds)
-    if not ms:
-        return {"p50": 0.0, "p95": 0.0, "mean": 0.0, "n": 0}
-    p95 = statistics.quantiles(ms, n=20, method="inclusive")[-1] if len(ms) > 1 else ms[0]
-    return {
-        "p50": round(statistics.median(ms), 2),
-        "p95": round(p95, 2),
-        "mean": round(statistics.fmean(ms), 2),
-        "n": len(ms),
-    }
-
-
-def machine_facts() -> dict[str, Any]:
-    """What the figures were measured on."""
-    versions = {}
-    for package in ("torch", "sentence-transformers", "chromadb", "bm25s", "jieba"):
-        try:
-            versions[package] = _metadata.version(package)
-        except _metadata.PackageNotFoundError:
-            versions[package] = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        # Other work on the machine skews every figure (torch threads spin on a busy CPU).
-        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "versions": versions,
-    }
 
 
 def questions(path: Path | None = None) -> list[str]:
@@ -166,7 +128,8 @@ def time_retrieval(
 def corpus_texts(settings: Settings) -> list[str]:
     """The texts ingest embeds for the corpus: deduplicated notes, chunked, with context."""
     from ..notes.chunk import chunk_notes
-    from ..notes.load import dedupe, find_files, load_file
+    from ..notes.load import find_files, load_file
+    from ..notes.note import dedupe
     from ..search.ingest import search_text
 
     root = settings.corpus_dir
@@ -187,90 +150,6 @@ def embedding_throughput(
     started = time.perf_counter()
     embed_documents(embedder, texts, glossary)
     return len(texts) / (time.perf_counter() - started)
-
-
-# --------------------------------------------------------------------------- synthetic index
-
-
-def glossary_terms() -> tuple[list[str], list[str]]:
-    """English and Chinese terms of the bundled glossary."""
-    english, chinese = [], []
-    text = resources.files("chatbot").joinpath("resources/glossary.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.startswith("#") or "\t" not in line:
-            continue
-        en, zh = line.split("\t", 1)
-        english.append(en.strip())
-        chinese += [t.strip() for t in zh.split("|") if t.strip()]
-    return english, chinese
-
-
-def synthetic_chunk(
-    rng: random.Random, english: list[str], chinese: list[str], min_chars: int = 150, max_chars: int = 300
-) -> list[str]:
-    """The terms of one synthetic chunk: a random mix of glossary words, min..max characters."""
-    target = rng.randint(min_chars, max_chars)
-    terms: list[str] = []
-    length = 0
-    while length < target:
-        term = rng.choice(chinese) if rng.random() < 0.6 else rng.choice(english)
-        terms.append(term)
-        length += len(term) + 1
-    return terms
-
-
-def build_synthetic_index(
-    settings: Settings,
-    data_dir: Path,
-    n: int,
-    dim: int,
-    *,
-    seed: int = 1234,
-    batch: int = 5000,
-) -> float:
-    """Build and commit a generation of ``n`` synthetic chunks under ``data_dir``; seconds taken.
-
-    The time covers what an ingest of ``n`` already-embedded chunks would spend: Chroma
-    upserts (HNSW + SQLite), tokenising, the BM25 build and the commit.  Generating the texts
-    and vectors is not timed.
-    """
-    import numpy as np
-
-    from ..search.embed import collection_name
-    from ..search.index import IndexWriter
-    from ..search.ingest import MANIFEST_VERSION
-    from ..search.tokens import tokenize
-
-    rng = random.Random(seed)
-    english, chinese = glossary_terms()
-    # Texts are space-separated glossary terms, and tokenize() works run by run (a space ends
-    # every Latin or CJK run), so a text's tokens are the concatenation of its terms' tokens.
-    # Tokenising each distinct term once with jieba and concatenating gives exactly what
-    # tokenize(text) would, without running jieba over n texts (tens of seconds at 100k).
-    # The per-term tokenising is inside the timed build; the saved jieba time is not.
-    texts_terms = [synthetic_chunk(rng, english, chinese) for _ in range(n)]
-    vectors = np.random.default_rng(seed).standard_normal((n, dim), dtype=np.float32)  # (n, dim)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = [f"syn-{i:07d}" for i in range(n)]
-
-    started = time.perf_counter()
-    term_tokens = {term: tokenize(term) for term in {*english, *chinese}}
-    writer = IndexWriter(data_dir, collection_name(settings.embedding_model), settings.embedding_model, fresh=True)
-    try:
-        for start in range(0, n, batch):
-            part = range(start, min(start + batch, n))
-            writer.add(
-                ids=[ids[i] for i in part],
-                texts=[" ".join(texts_terms[i]) for i in part],
-                metadatas=[{"note_id": ids[i], "source": "synthetic", "chunk_index": 0} for i in part],
-                vectors=vectors[start : start + len(part)],
-                tokens=[[tok for term in texts_terms[i] for tok in term_tokens[term]] for i in part],
-            )
-        writer.commit({"version": MANIFEST_VERSION, "files": {}, "chunk_meta": {}, "notes": n, "synthetic": True})
-    except BaseException:
-        writer.abort()
-        raise
-    return time.perf_counter() - started
 
 
 # --------------------------------------------------------------------------- the bench

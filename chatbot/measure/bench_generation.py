@@ -70,8 +70,9 @@ def run_generation_bench(
     """Time ``runs`` answers through the bot and through raw llama-cpp-python; see the module docstring."""
     import llama_cpp
 
-    from ..answers.answer import Answerer, Done, Token
-    from .bench import machine_facts
+    from ..answers.answer import Answerer
+    from ..answers.result import Done, Token
+    from .machine import machine_facts
 
     path = model_path or bench_model(settings.data_dir, echo)
     # The translation of an English question over Chinese notes is a separate short generation

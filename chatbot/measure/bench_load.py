@@ -145,7 +145,7 @@ def long_session(settings: Settings, questions: int, echo: Callable[[str], None]
 
 def run_load_bench(settings: Settings, users: int, seconds: float, questions: int,
                    echo: Callable[[str], None] = print) -> dict[str, Any]:
-    from .bench import machine_facts
+    from .machine import machine_facts
 
     return {"machine": machine_facts(), "users": load_users(settings, users, seconds, echo),
             "long_session": long_session(settings, questions, echo) if questions else None}

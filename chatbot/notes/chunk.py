@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from .load import Note, content_hash
+from .note import Note, content_hash
 
 # Sentence ends first; commas, spaces and single characters only for an over-long sentence.
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", ". ", "，", ",", " ", ""]

@@ -1,15 +1,15 @@
-"""Keep the index in step with the notes folder: incremental, atomic, optionally watching.
+"""Keep the index in step with the notes folder: incremental and atomic.
 
-``ingest`` compares the files on disk with the manifest of the current index generation:
-unchanged files (same size and mtime, or same hash) are not even re-read (unless the parser
-changed: ``load.PARSER_VERSION``); new and changed files are parsed; files gone from disk are
-dropped.  Notes are de-duplicated across files, chunked, and only chunks whose content is new
-get embedded (ids are content-addressed, so a rename or a moved note costs a metadata update,
-not an embedding).  Everything lands in a
-new generation that becomes current in one atomic step (see ``index.py``).
+``ingest`` compares the files on disk with the manifest of the current index generation
+(``scan.py``): unchanged files (same size and mtime, or same hash) are not even re-read (unless
+the parser changed: ``load.PARSER_VERSION``); new and changed files are parsed; files gone from
+disk are dropped.  Notes are de-duplicated across files, chunked, and only chunks whose content
+is new get embedded (ids are content-addressed, so a rename or a moved note costs a metadata
+update, not an embedding).  Everything lands in a new generation that becomes current in one
+atomic step (see ``generations.py``).
 
 A file that cannot be read is reported and skipped; if it was indexed before, its previous
-notes stay in the index rather than vanish.
+notes stay in the index rather than vanish.  Following the folder as it changes: ``watch.py``.
 """
 
 from __future__ import annotations
@@ -19,18 +19,20 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorpusError
 from ..notes.chunk import Chunk, chunk_notes
-from ..notes.load import PARSER_VERSION, SUPPORTED_SUFFIXES, Location, Note, dedupe, find_files, load_file
+from ..notes.load import PARSER_VERSION, SUPPORTED_SUFFIXES
+from ..notes.note import dedupe
 from .embed import GLOSS_WEIGHT, Embedder, collection_name, embed_documents, make_embedder
+from .generations import current_generation, index_root, read_manifest, write_json_atomic
 from .glossary import Glossary, embedding_glossary
-from .index import IndexWriter, current_generation, index_root, read_manifest, write_json_atomic
+from .scan import note_from_json, scan, under
 from .tokens import tokenize
+from .writer import IndexWriter
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -91,17 +93,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- notes <-> json
-
-
-def _note_to_json(note: Note) -> dict[str, Any]:
-    data = asdict(note)
-    data["locations"] = [asdict(loc) for loc in note.locations]
-    return data
-
-
-def _note_from_json(data: dict[str, Any]) -> Note:
-    return Note(**{**data, "locations": tuple(Location(**loc) for loc in data["locations"])})
+# --------------------------------------------------------------------------- chunks
 
 
 def search_text(chunk: Chunk) -> str:
@@ -114,65 +106,6 @@ def search_text(chunk: Chunk) -> str:
 
 def _meta_hash(meta: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
-
-
-# --------------------------------------------------------------------------- scanning
-
-
-def _scan(
-    roots: list[Path], old_files: dict[str, Any], max_bytes: int, report: IngestReport, reparse: bool = False
-) -> dict[str, Any]:
-    """New file table for ``roots``: unchanged entries reused (``reparse``: parsed again), others parsed.
-    A root with no note files at all is noted in ``report.empty``."""
-    files: dict[str, Any] = {}
-    for root in roots:
-        base = root if root.is_dir() else root.parent
-        paths = find_files(root)
-        if not paths:
-            report.empty.append(str(root))
-        for path in paths:
-            key = str(path.resolve())
-            label = path.relative_to(base).as_posix()
-            old = old_files.get(key)
-            try:
-                stat = path.stat()
-                if old and not reparse and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
-                    files[key] = old
-                    report.unchanged += 1
-                    continue
-                digest = hashlib.sha1(path.read_bytes()).hexdigest()
-                if old and not reparse and old["sha1"] == digest:
-                    files[key] = {**old, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-                    report.unchanged += 1
-                    continue
-                notes = load_file(path, base, max_bytes)
-            except CorpusError as e:
-                report.skipped.append(str(e))
-                if old:
-                    files[key] = old  # keep what was indexed rather than lose it
-                continue
-            except OSError as e:
-                report.skipped.append(f"{path.name} cannot be read ({e.strerror}); check the file.")
-                if old:
-                    files[key] = old
-                continue
-            if old and old["sha1"] == digest:
-                report.unchanged += 1  # parsed again (reparse), same content
-            else:
-                (report.changed if old else report.added).append(label)
-            files[key] = {
-                "root": str(root.resolve()),
-                "label": label,
-                "size": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns,
-                "sha1": digest,
-                "notes": [_note_to_json(n) for n in notes],
-            }
-    return files
-
-
-def _under(key: str, roots: list[Path]) -> bool:
-    return any(key == str(r.resolve()) or key.startswith(str(r.resolve()) + "/") for r in roots)
 
 
 # --------------------------------------------------------------------------- ingest
@@ -202,7 +135,7 @@ def ingest(
     old_files: dict[str, Any] = old.get("files", {})
 
     report.reparsed = bool(old) and old.get("parser") != PARSER_VERSION
-    files = _scan(roots, old_files, int(settings.max_file_mb * 1e6), report, reparse=report.reparsed)
+    files = scan(roots, old_files, int(settings.max_file_mb * 1e6), report, reparse=report.reparsed)
     if embedder is None and (rebuild or reembed or report.added or report.changed):
         # New text will need embedding: load torch + the model (seconds) in the background
         # while chunking, opening Chroma and jieba run here.
@@ -210,14 +143,14 @@ def ingest(
         threading.Thread(target=embedder.warm, daemon=True).start()
     for key, entry in old_files.items():
         if key not in files:
-            if _under(key, roots):
+            if under(key, roots):
                 report.removed.append(entry["label"])
             else:
                 files[key] = entry  # another root, not part of this ingest
     # A named folder with no note files (and none indexed before: emptying one is a removal) is
     # probably a wrong path or the wrong folder: say so instead of a bare "up to date".
-    report.empty = [r for r in report.empty if not any(_under(k, [Path(r)]) for k in old_files)]
-    notes = dedupe([_note_from_json(n) for key in sorted(files) for n in files[key]["notes"]])
+    report.empty = [r for r in report.empty if not any(under(k, [Path(r)]) for k in old_files)]
+    notes = dedupe([note_from_json(n) for key in sorted(files) for n in files[key]["notes"]])
     if not notes:
         where = ", ".join(str(r) for r in roots)
         reason = "; ".join(report.skipped) or f"no {'/'.join(SUPPORTED_SUFFIXES)} files with text"
@@ -288,53 +221,3 @@ def _embed_and_add(
                 tokens=tokens[start : start + batch],
             )
             bar.update(len(part))
-
-
-# --------------------------------------------------------------------------- watching
-
-
-def watch(
-    settings: Settings,
-    paths: list[Path] | None = None,
-    *,
-    stop: threading.Event | None = None,
-    on_report: Callable[[IngestReport | Exception], None] = print,
-    debounce_s: float = 1.0,
-    embedder: Embedder | None = None,
-) -> None:
-    """Re-ingest whenever files under ``paths`` are created, modified, deleted or renamed.
-
-    Runs until ``stop`` is set (or forever).  Bursts of events within ``debounce_s`` are
-    coalesced into one ingest; the embedding model stays loaded between runs.
-    """
-    from watchdog.events import FileSystemEventHandler
-    from watchdog.observers import Observer
-
-    stop = stop or threading.Event()
-    roots = [Path(p).expanduser() for p in (paths or [settings.corpus_dir])]
-    dirty = threading.Event()
-
-    class Handler(FileSystemEventHandler):
-        def on_any_event(self, event) -> None:
-            if event.event_type not in ("opened", "closed_no_write"):
-                dirty.set()
-
-    observer = Observer()
-    for root in roots:
-        observer.schedule(Handler(), str(root if root.is_dir() else root.parent), recursive=True)
-    observer.start()
-    embedder = embedder or make_embedder(settings)
-    try:
-        while not stop.is_set():
-            if not dirty.wait(timeout=0.2):
-                continue
-            while dirty.is_set() and not stop.is_set():  # wait for a quiet moment
-                dirty.clear()
-                time.sleep(debounce_s)
-            try:
-                on_report(ingest(settings, paths, embedder=embedder))
-            except CorpusError as e:
-                on_report(e)
-    finally:
-        observer.stop()
-        observer.join()

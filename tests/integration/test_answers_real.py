@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answers.answer import Answerer, Done, Retrieved, Token
+from chatbot.answers.answer import Answerer
+from chatbot.answers.result import Done, Retrieved, Token
 from chatbot.measure.evaluate import default_questions, evaluate_answers, read_questions
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answers.answer import Answerer, Done, Retrieved, Token
+from chatbot.answers.answer import Answerer
 from chatbot.answers.prompt import ContextTooSmallError
+from chatbot.answers.result import Done, Retrieved, Token
 from chatbot.models.llm import ModelError
 
 pytestmark = pytest.mark.integration

@@ -55,7 +55,8 @@ def test_corrupt_vector_store_is_detected_and_rebuild_recovers(tmp_path):
 
 def test_store_missing_vectors_is_not_served(real_settings, real_embedder, tmp_path):
     from chatbot.search.embed import collection_name
-    from chatbot.search.index import IndexReader, _chroma_client
+    from chatbot.search.generations import chroma_client
+    from chatbot.search.index import IndexReader
     from chatbot.search.ingest import ingest
 
     settings = real_settings.model_copy(update={"corpus_dir": shutil.copytree(BUNDLED_CORPUS, tmp_path / "c"),
@@ -63,7 +64,7 @@ def test_store_missing_vectors_is_not_served(real_settings, real_embedder, tmp_p
     ingest(settings, embedder=real_embedder)
     name = collection_name(settings.embedding_model)
     reader = IndexReader.open(settings.data_dir, name)
-    collection = _chroma_client(reader.gen / "chroma").get_collection(name, embedding_function=None)
+    collection = chroma_client(reader.gen / "chroma").get_collection(name, embedding_function=None)
     collection.delete(ids=reader.manifest["chunk_ids"][:3])
     with pytest.raises(UserError, match=r"damaged \(75 vectors for 78 chunks\)"):
         _ = IndexReader.open(settings.data_dir, name).collection

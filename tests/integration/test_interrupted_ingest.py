@@ -12,7 +12,8 @@ import time
 import pytest
 
 from chatbot.search.embed import collection_name
-from chatbot.search.index import IndexReader, current_generation, index_root
+from chatbot.search.generations import current_generation, index_root
+from chatbot.search.index import IndexReader
 from chatbot.search.ingest import ingest
 from chatbot.search.retrieve import build_retriever
 from chatbot.settings import Settings

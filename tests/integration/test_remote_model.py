@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from chatbot.answers.answer import Answerer, Done, Token
+from chatbot.answers.answer import Answerer
+from chatbot.answers.result import Done, Token
 from chatbot.models.llm import ModelError
 from chatbot.models.llm_remote import RemoteModel
 from tests.conftest import free_port, serve_until_ready

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatbot.notes.chunk import chunk_note
-from chatbot.notes.load import Location, Note
+from chatbot.notes.note import Location, Note
 
 SENTENCE_ENDS = ("。", "！", "？", "；", "!", "?", ";", ".", "\n")
 

@@ -11,8 +11,10 @@ import pytest
 
 from chatbot.errors import CorpusError
 from chatbot.search.embed import collection_name
-from chatbot.search.index import IndexReader, current_generation, index_root
-from chatbot.search.ingest import ingest, watch
+from chatbot.search.generations import current_generation, index_root
+from chatbot.search.index import IndexReader
+from chatbot.search.ingest import ingest
+from chatbot.search.watch import watch
 
 
 def _reader(settings) -> IndexReader:
@@ -229,13 +231,14 @@ def test_embed_documents_stores_the_normalised_weighted_mean(fake_embedder):
 
 def test_a_changed_parser_re_reads_files_without_re_embedding(settings, corpus, fake_embedder, monkeypatch):
     import chatbot.search.ingest as ingest_module
+    import chatbot.search.scan as scan_module
 
     (corpus / "a.txt").write_text("同一条笔记。\n", encoding="utf-8")
     ingest(settings, embedder=fake_embedder)
     monkeypatch.setattr(ingest_module, "PARSER_VERSION", ingest_module.PARSER_VERSION + 1)
     parsed = []
-    real_load = ingest_module.load_file
-    monkeypatch.setattr(ingest_module, "load_file", lambda *a: parsed.append(a[0].name) or real_load(*a))
+    real_load = scan_module.load_file
+    monkeypatch.setattr(scan_module, "load_file", lambda *a: parsed.append(a[0].name) or real_load(*a))
     calls = len(fake_embedder.calls)
 
     report = ingest(settings, embedder=fake_embedder)

@@ -7,7 +7,11 @@ import os
 import pytest
 
 from chatbot.errors import CorpusError
-from chatbot.notes.load import dedupe, find_files, load_file, make_title, parse_markdown, parse_text, read_text
+from chatbot.notes.load import find_files, load_file
+from chatbot.notes.markdown import parse_markdown
+from chatbot.notes.note import dedupe, make_title
+from chatbot.notes.read import read_text
+from chatbot.notes.text import parse_text
 
 EXPORT = """INCOMING TRANSMISSION
 

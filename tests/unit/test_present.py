@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatbot.answers.answer import Answer
 from chatbot.answers.cite import citation_for
+from chatbot.answers.result import Answer
 from chatbot.apps.present import answer_markdown, mode_badge, note_choices, note_html, sources_html
 from tests.conftest import passage
 

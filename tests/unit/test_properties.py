@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatbot.answers.cite import check_citations
-from chatbot.notes.load import parse_markdown, parse_text
+from chatbot.notes.markdown import parse_markdown
+from chatbot.notes.text import parse_text
 from tests.conftest import passage
 
 WORDS = st.text(alphabet="梯度检查点显存模型训练abcLoRA xyz，,", min_size=1, max_size=40)

@@ -1,0 +1,101 @@
+"""``chatbot eval`` and ``chatbot bench``: quality on a question set, and timings; figures go to ``--out``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from . import main, settings_of, write_json
+
+
+@main.group()
+def eval() -> None:  # noqa: A001 - the command is called "eval"
+    """Measure retrieval and answer quality on a question set."""
+
+
+@eval.command("retrieval")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL question set.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-retrieval.json"),
+              show_default=True, help="Where to write the figures.")
+@click.pass_context
+def eval_retrieval(ctx, questions: Path | None, out: Path) -> None:
+    """hit@1, hit@5 and MRR per language for dense-only, BM25-only, the hybrid without its dense
+    channel, and the hybrid."""
+    from ...measure.evaluate import default_questions, evaluate_retrieval, format_retrieval, read_questions
+    from ...search.retrieve import build_retriever
+
+    items = read_questions(questions or default_questions())
+    results = evaluate_retrieval(build_retriever(settings_of(ctx)), items)
+    click.echo(format_retrieval(results))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(f"Written to {out}")
+
+
+@eval.command("answers")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL question set.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model (default: extractive).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-answers.json"),
+              show_default=True, help="Where to write the figures.")
+@click.option("--with-translations", is_flag=True,
+              help="Also search each question's reference \"translation\" (what a model's translation step adds).")
+@click.pass_context
+def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path, with_translations: bool) -> None:
+    """Evidence hit, correct citations, citation precision and decline rates per language."""
+    from ...answers.answer import Answerer
+    from ...measure.evaluate import default_questions, evaluate_answers, format_answers, read_questions
+
+    items = read_questions(questions or default_questions())
+    results = evaluate_answers(Answerer.from_settings(settings_of(ctx), model_path), items, with_translations)
+    click.echo(format_answers(results))
+    write_json(out, results)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench.json"),
+              show_default=True)
+@click.option("--synthetic", type=int, default=100_000, show_default=True, help="Chunks in the synthetic index (0: skip).")
+@click.pass_context
+def bench(ctx, out: Path, synthetic: int) -> None:
+    """Time ingest, retrieval latency and embedding throughput; write the figures to --out.
+
+    'chatbot bench generation' times answers from a GGUF model instead."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ...measure.bench import run_bench
+
+    results = run_bench(settings_of(ctx), synthetic=synthetic, echo=click.echo)
+    write_json(out, results)
+
+
+@bench.command("generation")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="GGUF to time (default: a random-weight Qwen2.5-0.5B-shaped Q4_K_M model, written once).")
+@click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(8, 2048), default=64, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench-generation.json"),
+              show_default=True)
+@click.pass_context
+def bench_generation(ctx, model_path: Path | None, runs: int, max_tokens: int, out: Path) -> None:
+    """Prompt-eval and generation tokens/s and time to first token: 'chatbot ask' vs raw llama-cpp-python."""
+    from ...measure.bench_generation import run_generation_bench
+
+    results = run_generation_bench(settings_of(ctx.parent), model_path, runs=runs, max_tokens=max_tokens, echo=click.echo)
+    write_json(out, results)
+
+
+@bench.command("load")
+@click.option("--users", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--seconds", type=click.FloatRange(1, 3600), default=120, show_default=True)
+@click.option("--questions", type=click.IntRange(0, 100_000), default=500, show_default=True,
+              help="Long-session length in one process (0: skip).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench-load.json"),
+              show_default=True)
+@click.pass_context
+def bench_load(ctx, users: int, seconds: float, questions: int, out: Path) -> None:
+    """Concurrent users through the app's /ask API (loopback), and memory over a long session."""
+    from ...measure.bench_load import run_load_bench
+
+    write_json(out, run_load_bench(settings_of(ctx.parent), users, seconds, questions, echo=click.echo))
