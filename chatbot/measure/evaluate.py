@@ -8,9 +8,9 @@ what the dense channel adds.
 Questions without evidence (unanswerable ones) are skipped here; answers are evaluated later.
 
 An item may also carry a ``"translation"``: the question in the notes' language, as a model
-would translate it (``rewrite.model_translate``).  Those items are also run through the hybrid
-with that translation (mode ``translated``), which measures what the translation step adds
-without a model: the bundled files hold reference translations written by hand.
+would translate it (``answers.rewrite.model_translate``).  Those items are also run through the
+hybrid with that translation (mode ``translated``), which measures what the translation step
+adds without a model: the bundled files hold reference translations written by hand.
 """
 
 from __future__ import annotations
