@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped with a message.")
     chunk_size: int = Field(400, ge=50, description="Target chunk length in characters, before the overlap.")
     chunk_overlap: int = Field(80, ge=0, description="Characters shared by consecutive chunks of one note.")
+    section_chunk_size: int = Field(
+        1000, ge=50, description="A Markdown section up to this many characters stays one chunk (a section is "
+        "one topic: its question and its answer stay together).",
+    )
 
     # --- retrieval --------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
@@ -80,6 +84,10 @@ class Settings(BaseSettings):
     coverage_weight: float = Field(
         0.35, ge=0, le=2, description="Weight of query-term coverage (share of the question's terms a passage "
         "mentions) beside BM25 and the dense channel.",
+    )
+    code_weight: float = Field(
+        0.5, ge=0, le=1, description="Score factor of code blocks for a question that does not ask about code "
+        "(1: code competes with prose on equal terms).",
     )
     dense_gate: bool = Field(
         True, description="Skip the dense channel when it cannot change the first passage (saves ~25 ms)."
@@ -107,12 +115,17 @@ class Settings(BaseSettings):
     max_tokens: int = Field(384, ge=16, description="Most tokens the model may generate per answer.")
     seed: int = Field(0, description="Sampling seed, so answers are reproducible.")
     answer_passages: int = Field(5, ge=1, le=20, description="Passages given to the model (fewer if the context is short).")
-    extract_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    extract_sentences: int = Field(5, ge=1, le=10, description="Most sentences in an extractive answer.")
     decline_support: float = Field(
-        0.2, ge=0, le=1, description="Decline when no top passage covers this share of the question's terms."
+        0.15, ge=0, le=1, description="Decline when no top passage covers this share of the question's terms."
     )
     decline_rescue: float = Field(
-        0.42, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
+        0.6, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
+    )
+
+    decline_absent: float = Field(
+        0.5, ge=0, le=1, description="Decline when words the notes never use (in either language) carry this share "
+        "of the question's weight.",
     )
 
     # --- scale-out: a Chroma server and a remote model ----------------------------------

@@ -94,10 +94,13 @@ class Answerer:
     def reload_index(self) -> None:
         """Serve the newest index generation (after an ingest in this process); the model stays."""
         from ..search.embed import collection_name
+        from ..search.glossary import load_glossary
         from ..search.index import IndexReader
 
-        self.retriever.index = IndexReader.open(self.settings.data_dir, collection_name(self.settings.embedding_model),
-                                              self.settings.chroma_url)
+        reader = IndexReader.open(self.settings.data_dir, collection_name(self.settings.embedding_model),
+                                  self.settings.chroma_url)
+        self.retriever.glossary = load_glossary(self.settings.glossary_file, reader.learned_vocabulary())
+        self.retriever.index = reader
 
     # -- asking -------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[tuple[str, str]] = (), translation: str | None = None) -> Answer:
@@ -168,6 +171,7 @@ class Answerer:
         terms = self.retriever.terms(standalone)  # for the decline check and an extractive answer
         assessment = assess(
             terms, passages, self.retriever.index, min_support=s.decline_support, rescue_support=s.decline_rescue,
+            absent_words=self.retriever.absent_words(standalone, terms), absent_share=s.decline_absent,
         )
         return {**state, "passages": passages, "terms": terms, "assessment": assessment,
                 "retrieve_ms": (time.perf_counter() - began) * 1000}

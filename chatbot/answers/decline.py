@@ -51,6 +51,14 @@ class Assessment:
     absent: list[str] = field(default_factory=list)
 
 
+def _in_text(form: str, corpus: str) -> bool:
+    """Does ``form`` occur in the notes' compact text?  A short acronym (LSM, HNSW) must occur as
+    a BM25 token instead: inside text without spaces, four letters turn up by chance ('falsmth')."""
+    if re.fullmatch(r"[a-z]{1,4}", form):
+        return False
+    return form in corpus
+
+
 def _letters(name: str) -> str:
     return re.sub(r"[^a-z]", "", name.lower())
 
@@ -62,6 +70,8 @@ def assess(
     *,
     min_support: float,
     rescue_support: float,
+    absent_words: Sequence[Term] = (),
+    absent_share: float = 1.0,
 ) -> Assessment:
     """Decide whether ``passages`` can answer the question whose ``terms`` they are
     (``HybridRetriever.terms``, the weights retrieval used); see the module docstring."""
@@ -72,7 +82,7 @@ def assess(
     # notes' "Transformer Quality").
     frequency = token_frequency(index.document_frequency)
     # The index look-ups first: a scan of all the notes' text only for terms they do not find.
-    absent = [t for t in terms if not any(frequency(f) for f in t.forms) and not any(f in corpus for f in t.forms)]
+    absent = [t for t in terms if not any(frequency(f) for f in t.forms) and not any(_in_text(f, corpus) for f in t.forms)]
     missing = [t for t in absent if t.is_name]
     # 'qwen2' missing while 'qwen' occurs: the notes cover another version of the thing.
     mismatch = [t.label for t in missing if re.match(r"[A-Za-z]{2,}.*\d", t.label)
@@ -83,7 +93,12 @@ def assess(
         if share > best:
             best, best_covered = share, covered(terms, p.text)
     lang_missing = [t.label for t in missing]
-    shown = [_shown(t) for t in absent]
+    shown = [_shown(t) for t in absent] + [t.label for t in absent_words]
+    unknown = sum(t.weight for t in absent_words)
+    share = unknown / (unknown + sum(t.weight for t in terms)) if unknown else 0.0
+    if absent_words and share >= absent_share:
+        return Assessment(True, f"the notes never mention {', '.join(t.label for t in absent_words)}", best,
+                          lang_missing, [], best_covered, shown)
     if mismatch:
         return Assessment(True, f"the notes mention other versions, not {', '.join(mismatch)}", best,
                           lang_missing, mismatch, best_covered, shown)

@@ -135,7 +135,7 @@ def corpus_texts(settings: Settings) -> list[str]:
     root = settings.corpus_dir
     base = root if root.is_dir() else root.parent
     notes = [n for path in find_files(root) for n in load_file(path, base, int(settings.max_file_mb * 1e6))]
-    chunks = chunk_notes(dedupe(notes), settings.chunk_size, settings.chunk_overlap)
+    chunks = chunk_notes(dedupe(notes), settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size)
     return [search_text(c) for c in chunks]
 
 

@@ -15,7 +15,10 @@ adds without a model: the bundled files hold reference translations written by h
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,7 @@ from ..search.tokens import detect_language
 
 if TYPE_CHECKING:
     from ..search.retrieve import HybridRetriever
+    from ..settings import Settings
 
 MODES = ("dense", "lexical", "hybrid")
 NO_DENSE = "no-dense"  # the hybrid without its dense channel: BM25 + coverage (does dense earn its weight?)
@@ -34,6 +38,23 @@ ROWS = ("dense", "lexical", NO_DENSE, "hybrid", TRANSLATED)
 def default_questions() -> Path:
     """The bundled question set of the checkout."""
     return Path(__file__).resolve().parents[2] / "tests" / "eval" / "questions.jsonl"
+
+
+def notes_settings(settings: Settings, notes: Path) -> Settings:
+    """``settings`` for evaluating on the folder ``notes``: its own index in a data dir of its own
+    (``<data_dir>/eval/<folder>-<hash>``), so the user's index is untouched and a second run reuses it."""
+    root = notes.expanduser().resolve()
+    if not root.is_dir():
+        raise UserError(f"Notes folder {notes} does not exist; give --notes a folder of notes.")
+    slug = re.sub(r"[^\w.-]+", "-", root.name)[:40] + "-" + hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    return settings.model_copy(update={"corpus_dir": root, "data_dir": settings.data_dir / "eval" / slug})
+
+
+def group_of(item: dict[str, Any]) -> str:
+    """The row an item counts in: its language, or ``follow-up`` for an item with ``history``."""
+    if item.get("history"):
+        return "follow-up"
+    return item.get("lang") or detect_language(item["q"])
 
 
 def read_questions(path: Path) -> list[dict[str, Any]]:
@@ -56,9 +77,30 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def matchable(text: str) -> str:
+    """The form evidence is compared in: NFKC, case-folded, all whitespace removed (so a passage
+    that wraps a line, or a question set written with other spacing, still matches)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+def contains(text: str, evidence: str) -> bool:
+    return matchable(evidence) in matchable(text)
+
+
 def first_hit(texts: list[str], evidence: str) -> int | None:
     """1-based rank of the first text containing ``evidence``, or None."""
-    return next((rank for rank, text in enumerate(texts, start=1) if evidence in text), None)
+    return next((rank for rank, text in enumerate(texts, start=1) if contains(text, evidence)), None)
+
+
+def standalone_question(retriever: HybridRetriever, item: dict[str, Any]) -> str:
+    """An item's question as retrieval sees it: a follow-up (``history``: the earlier questions)
+    goes through the chat path's rewrite without a model (``rewrite.carry_terms``)."""
+    history = item.get("history") or []
+    if not history:
+        return item["q"]
+    from ..answers.rewrite import carry_terms
+
+    return carry_terms(item["q"], [(q, "") for q in history], retriever.glossary) or item["q"]
 
 
 def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
@@ -69,14 +111,15 @@ def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], 
     for item in items:
         if not item.get("evidence"):
             continue
-        lang = item.get("lang") or detect_language(item["q"])
+        lang = group_of(item)
+        question = standalone_question(retriever, item)
         for mode in MODES:
-            texts = [p.text for p in retriever.search(item["q"], k=k, mode=mode)]
+            texts = [p.text for p in retriever.search(question, k=k, mode=mode)]
             rank = first_hit(texts, item["evidence"])
             ranks[mode].setdefault(lang, []).append(rank)
             if mode == "hybrid" and rank != 1:
                 misses.append({"id": item.get("id"), "q": item["q"], "rank": rank})
-        texts = [p.text for p in no_dense.search(item["q"], k=k)]
+        texts = [p.text for p in no_dense.search(question, k=k)]
         ranks[NO_DENSE].setdefault(lang, []).append(first_hit(texts, item["evidence"]))
         if item.get("translation"):
             texts = [p.text for p in retriever.search(item["q"], k=k, translation=item["translation"])]
@@ -87,7 +130,7 @@ def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], 
     for mode, by_lang in ranks.items():
         if mode == TRANSLATED:
             continue  # only the languages with translations: no "all" row that mixes sets
-        summary[mode]["all"] = _metrics([r for rs in by_lang.values() for r in rs])
+        summary[mode]["all"] = _metrics([r for lang, rs in by_lang.items() if lang != "follow-up" for r in rs])
     return {"k": k, "metrics": summary, "hybrid_misses": misses}
 
 
@@ -124,14 +167,14 @@ ANSWER_TARGETS = {"evidence_hit": 0.90, "correct_citation": 0.95, "citation_prec
 
 
 def answer_hit(answer: str, item: dict[str, Any]) -> bool:
-    """The answer states the evidence (verbatim) or every keyword of it."""
+    """The answer states the evidence or every keyword of it."""
     keywords = item.get("keywords") or []
-    return item["evidence"] in answer or bool(keywords) and all(k in answer for k in keywords)
+    return contains(answer, item["evidence"]) or bool(keywords) and all(contains(answer, k) for k in keywords)
 
 
 def relevant(text: str, item: dict[str, Any]) -> bool:
     """A cited passage is relevant when it holds the evidence or one of its keywords."""
-    return item["evidence"] in text or any(k in text for k in item.get("keywords") or [])
+    return contains(text, item["evidence"]) or any(contains(text, k) for k in item.get("keywords") or [])
 
 
 def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: bool = False) -> dict[str, Any]:
@@ -143,8 +186,10 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
     per_lang: dict[str, dict[str, list[float]]] = {}
     records = []
     for item in items:
-        lang = item.get("lang") or detect_language(item["q"])
-        answer = answerer.ask(item["q"], translation=item.get("translation") if translations else None)
+        lang = group_of(item)
+        # A follow-up is asked after its history, as in a chat: the earlier answers come first.
+        history = [(q, answerer.ask(q).answer) for q in item.get("history") or []]
+        answer = answerer.ask(item["q"], history, translation=item.get("translation") if translations else None)
         stats = per_lang.setdefault(lang, {k: [] for k in ("hit", "cited", "precise", "declined_na", "declined_a",
                                                             "latency", "caution_a", "caution_na")})
         stats["latency"].append(answer.timings.get("total_ms", 0.0))
@@ -152,7 +197,7 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
                   "absent_terms": answer.absent_terms}
         if item.get("evidence"):
             hit = not answer.declined and answer_hit(answer.answer, item)
-            cited = any(item["evidence"] in c.text for c in answer.citations)
+            cited = any(contains(c.text, item["evidence"]) for c in answer.citations)
             stats["hit"].append(hit)
             stats["cited"].append(cited)
             stats["precise"] += [relevant(c.text, item) for c in answer.citations]

@@ -21,6 +21,7 @@ from .note import Note, content_hash
 # Sentence ends first; commas, spaces and single characters only for an over-long sentence.
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", ". ", "，", ",", " ", ""]
 # Where a sentence or line starts: right after a sentence end or a line end.
+CODE_CHUNK_FACTOR = 3  # a code block is kept whole up to this many times the chunk size
 SENTENCE_START = re.compile(r"(?<=[。！？；!?;\n])|(?<=\. )")
 
 
@@ -33,33 +34,70 @@ class Chunk:
     note: Note
     index: int  # position of the chunk within its note
     start: int  # character offset of ``text`` inside ``note.text``
+    heading: str = ""  # heading path of the chunk's section (Markdown), else the note's heading
+    kind: str = "prose"  # "code": a fenced or indented code block
+
+    def lines(self) -> tuple[int, int]:
+        """The chunk's own first and last line in its file, where the note's text is the file's
+        lines one for one (Markdown notes); else the note's line span."""
+        first = self.note.locations[0]
+        if not self.note.sections:
+            return first.line_start, first.line_end
+        start = first.line_start + self.note.text.count("\n", 0, self.start)
+        return start, start + self.text.count("\n")
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (Chroma accepts only scalars)."""
         note = self.note
         first = note.locations[0]
+        line_start, line_end = self.lines()
         meta: dict[str, str | int] = {
             "note_id": note.note_id,
             "source": first.source,
-            "line_start": first.line_start,
-            "line_end": first.line_end,
+            "line_start": line_start,
+            "line_end": line_end,
             "sources": json.dumps([loc.label() for loc in note.locations], ensure_ascii=False),
             "title": note.title,
             "category": note.category,
             "date": note.date,
-            "heading": note.heading,
+            "heading": self.heading or note.heading,
             "chunk_index": self.index,
             "start": self.start,
         }
         if first.page:
             meta["page"] = first.page
+        if self.kind != "prose":
+            meta["kind"] = self.kind
         return meta
 
 
-def chunk_note(note: Note, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Split one note; a note no longer than ``chunk_size`` is one chunk."""
-    if len(note.text) <= chunk_size:
-        pieces = [note.text]
+def chunk_note(note: Note, chunk_size: int, chunk_overlap: int, section_size: int | None = None) -> list[Chunk]:
+    """Split one note; a note no longer than ``chunk_size`` is one chunk.  A note with sections
+    (Markdown) is split section by section, so no chunk spans two headings; a section stays whole
+    up to ``section_size`` characters (default ``chunk_size``), a code block up to
+    ``CODE_CHUNK_FACTOR`` times the chunk size."""
+    if not note.sections:
+        return [Chunk(f"{note.note_id}-{i}-{content_hash(text, 8)}", text, note, i, start)
+                for i, (start, text) in enumerate(_split(note.text, chunk_size, chunk_overlap))]
+    chunks: list[Chunk] = []
+    for section in note.sections:
+        body = note.text[section.start : section.end]
+        lead = len(body) - len(body.lstrip())
+        body = body.strip()
+        size = chunk_size * CODE_CHUNK_FACTOR if section.kind == "code" else section_size or chunk_size
+        for start, text in _split(body, size, chunk_overlap):
+            i = len(chunks)
+            offset = section.start + lead + start
+            chunks.append(Chunk(f"{note.note_id}-{i}-{content_hash(text, 8)}", text, note, i, offset,
+                                heading=section.heading, kind=section.kind))
+    return chunks
+
+
+def _split(text: str, chunk_size: int, chunk_overlap: int) -> list[tuple[int, str]]:
+    """(offset, piece) of ``text`` cut into chunks of about ``chunk_size`` characters, each after
+    the first starting up to ``chunk_overlap`` characters earlier at a sentence start."""
+    if len(text) <= chunk_size:
+        pieces = [text]
     else:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -73,19 +111,18 @@ def chunk_note(note: Note, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
             chunk_overlap=0,
             strip_whitespace=True,
         )
-        pieces = splitter.split_text(note.text)
+        pieces = splitter.split_text(text)
     overlap = min(chunk_overlap, chunk_size // 2)
-    chunks = []
+    out = []
     cursor, covered = 0, 0  # start of the previous piece + 1; end of the text covered so far
     for i, piece in enumerate(pieces):
-        begin = _locate(note.text, piece, cursor, covered)
+        begin = _locate(text, piece, cursor, covered)
         end = begin + len(piece)
         # The overlap stays inside the previous piece (which starts at cursor - 1).
-        start = _overlap_start(note.text, max(cursor - 1, begin - overlap), begin) if i and overlap else begin
+        start = _overlap_start(text, max(cursor - 1, begin - overlap), begin) if i and overlap else begin
         cursor, covered = begin + 1, max(covered, end)
-        text = note.text[start:end]
-        chunks.append(Chunk(f"{note.note_id}-{i}-{content_hash(text, 8)}", text, note, i, start))
-    return chunks
+        out.append((start, text[start:end]))
+    return out
 
 
 def _overlap_start(text: str, low: int, begin: int) -> int:
@@ -112,6 +149,6 @@ def _locate(text: str, piece: str, cursor: int, covered: int) -> int:
     return best if best >= 0 else max(first, 0)
 
 
-def chunk_notes(notes: list[Note], chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+def chunk_notes(notes: list[Note], chunk_size: int, chunk_overlap: int, section_size: int | None = None) -> list[Chunk]:
     """Chunks of all notes, in note order."""
-    return [chunk for note in notes for chunk in chunk_note(note, chunk_size, chunk_overlap)]
+    return [chunk for note in notes for chunk in chunk_note(note, chunk_size, chunk_overlap, section_size)]

@@ -6,7 +6,7 @@ oversized files, reads UTF-8 and falls back to GB18030 (a superset of GBK) and t
 charset detection.  Identical notes found in several files are merged (``note.dedupe``).
 
 One module per format behind one interface: ``SUFFIXES`` (the file endings it reads) and
-``load(path, source, max_bytes) -> list[Note]``.  A new format is a module listed in ``FORMATS``.
+``load(path, source, max_bytes, warnings) -> list[Note]``.  A new format is a module listed in ``FORMATS``.
 
 Left out on purpose: chunking (``chunk.py``) and anything that needs the embedding model.
 """
@@ -23,7 +23,7 @@ from .note import Note
 FORMATS = (text, markdown, pdf)  # a suffix no format claims is read as text
 _BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.SUFFIXES}
 SUPPORTED_SUFFIXES = tuple(_BY_SUFFIX)  # (".txt", ".md", ".markdown", ".pdf")
-PARSER_VERSION = 2  # bump when a file would yield different notes: ingest then re-reads every file
+PARSER_VERSION = 3  # bump when a file would yield different notes: ingest then re-reads every file
 
 
 def find_files(root: Path) -> list[Path]:
@@ -45,7 +45,8 @@ def find_files(root: Path) -> list[Path]:
     return found
 
 
-def load_file(path: Path, root: Path, max_bytes: int) -> list[Note]:
-    """Parse one file into notes. Raises CorpusError with one sentence if it cannot."""
+def load_file(path: Path, root: Path, max_bytes: int, warnings: list[str] | None = None) -> list[Note]:
+    """Parse one file into notes. Raises CorpusError with one sentence if it cannot (``read.EmptyFile``
+    for a 0-byte file); what it worked around (broken UTF-8 bytes) goes to ``warnings``."""
     rel = path.relative_to(root).as_posix() if path != root else path.name
-    return _BY_SUFFIX.get(path.suffix.lower(), text).load(path, rel, max_bytes)
+    return _BY_SUFFIX.get(path.suffix.lower(), text).load(path, rel, max_bytes, warnings)

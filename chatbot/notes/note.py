@@ -29,6 +29,17 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A span of a note's text chunked on its own: ``[start, end)`` character offsets, its heading
+    path (``文件 › 一级标题 › 二级标题``) and kind (``prose``, or ``code`` for a code block)."""
+
+    start: int
+    end: int
+    heading: str = ""
+    kind: str = "prose"
+
+
+@dataclass(frozen=True)
 class Note:
     """One note as the user thinks of it; ``locations`` lists every file it appears in."""
 
@@ -39,6 +50,9 @@ class Note:
     date: str = ""
     heading: str = ""
     metadata: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Markdown notes: the spans chunked apart, each with its heading path (empty: the whole text).
+    # The text is then the file's lines one for one, so a chunk knows its own lines.
+    sections: tuple[Section, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def note_id(self) -> str:

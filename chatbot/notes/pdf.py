@@ -15,7 +15,7 @@ from .read import read_bytes
 SUFFIXES = (".pdf",)
 
 
-def load(path: Path, source: str, max_bytes: int) -> list[Note]:
+def load(path: Path, source: str, max_bytes: int, warnings: list[str] | None = None) -> list[Note]:
     """The notes of a PDF (``source``: its name relative to the corpus root)."""
     return parse_pdf(path, source, max_bytes)
 

@@ -28,9 +28,9 @@ _CODE_RE = re.compile(r"[A-Za-z_][\w.]*\s*=[^=]")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 
-def load(path: Path, source: str, max_bytes: int) -> list[Note]:
+def load(path: Path, source: str, max_bytes: int, warnings: list[str] | None = None) -> list[Note]:
     """The notes of a ``.txt`` file (``source``: its name relative to the corpus root)."""
-    return parse_text(read_text(path, max_bytes), source)
+    return parse_text(read_text(path, max_bytes, warnings), source)
 
 
 def parse_text(text: str, source: str) -> list[Note]:

@@ -29,6 +29,7 @@ from .tokens import english_words
 
 if TYPE_CHECKING:
     from ..settings import Settings
+    from .vocabulary import Learned
 
 MAX_PHRASE_WORDS = 5
 
@@ -40,9 +41,11 @@ class Glossary:
     en_to_zh: dict[str, tuple[str, ...]]
     zh_to_en: dict[str, tuple[str, ...]]
     signature: str = field(default="", compare=False)  # a hash of zh_to_en (what gloss renders with)
+    # English words the notes never use in either language (``vocabulary.foreign_words``).
+    foreign: frozenset[str] = field(default=frozenset(), compare=False)
 
     @classmethod
-    def from_lines(cls, lines: Sequence[str], one_way: Sequence[str] = ()) -> Glossary:
+    def from_lines(cls, lines: Sequence[str], one_way: Sequence[str] = (), foreign: Sequence[str] = ()) -> Glossary:
         """Entries of ``lines`` work both ways; those of ``one_way`` only English -> Chinese."""
         en_to_zh: dict[str, list[str]] = {}
         zh_to_en: dict[str, list[str]] = {}
@@ -60,7 +63,8 @@ class Glossary:
                     zh_to_en.setdefault(term, []).append(english.strip())
         digest = hashlib.sha1(repr(sorted(zh_to_en.items())).encode()).hexdigest()[:12]
         return cls(
-            {k: tuple(v) for k, v in en_to_zh.items()}, {k: tuple(v) for k, v in zh_to_en.items()}, signature=digest
+            {k: tuple(v) for k, v in en_to_zh.items()}, {k: tuple(v) for k, v in zh_to_en.items()}, signature=digest,
+            foreign=frozenset(foreign),
         )
 
     @cached_property
@@ -136,8 +140,9 @@ def embedding_glossary(settings: Settings) -> Glossary | None:
     return load_glossary(settings.glossary_file) if settings.gloss_embeddings else None
 
 
-def load_glossary(extra_file: Path | None = None) -> Glossary:
-    """The bundled glossary and (English -> Chinese only) vocabulary, plus ``extra_file`` if given."""
+def load_glossary(extra_file: Path | None = None, learned: Learned | None = None) -> Glossary:
+    """The bundled glossary and (English -> Chinese only) vocabulary, plus ``extra_file`` if given,
+    plus the notes' ``learned`` vocabulary (pairs both ways, dictionary words one way)."""
     bundled = resources.files("chatbot").joinpath("resources")
     lines = bundled.joinpath("glossary.tsv").read_text(encoding="utf-8").splitlines()
     vocabulary = bundled.joinpath("vocabulary.tsv").read_text(encoding="utf-8").splitlines()
@@ -148,4 +153,6 @@ def load_glossary(extra_file: Path | None = None) -> Glossary:
             lines += extra_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as e:
             raise UserError(f"Glossary file {extra_file} cannot be read ({e}); fix the glossary_file setting.") from e
-    return Glossary.from_lines(lines, vocabulary)
+    if learned is None:
+        return Glossary.from_lines(lines, vocabulary)
+    return Glossary.from_lines(lines + learned.pairs, vocabulary + learned.dictionary, foreign=learned.foreign)

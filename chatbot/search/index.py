@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexMissingError, UserError
 from .generations import current_generation, generation_store, index_root, read_manifest
+from .vocabulary import Learned
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,6 +141,10 @@ class IndexReader:
 
             self._language = detect_language(self.compact_text())
         return self._language
+
+    def learned_vocabulary(self) -> Learned:
+        """The notes' vocabulary learned at ingest (``vocabulary.learn``)."""
+        return Learned.load(self.gen)
 
     def warm(self) -> None:
         """Open both channels now rather than on the first question."""

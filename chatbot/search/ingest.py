@@ -32,6 +32,7 @@ from .generations import current_generation, index_root, read_manifest, write_js
 from .glossary import Glossary, embedding_glossary
 from .scan import note_from_json, scan, under
 from .tokens import tokenize
+from .vocabulary import learn as learn_vocabulary
 from .writer import IndexWriter
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)  # one sentence per unreadable file
+    notices: list[str] = field(default_factory=list)  # read with a workaround, or empty: nothing to fix
     empty: list[str] = field(default_factory=list)  # roots named with no note files (and none removed)
     reembedded_all: str = ""  # why every chunk was embedded again (e.g. the glossary changed)
     reparsed: bool = False  # every file was parsed again: the parser changed since the last ingest
@@ -86,6 +88,7 @@ class IngestReport:
         if self.reembedded_all:
             lines.append(f"Re-embedded every chunk: {self.reembedded_all}.")
         lines += [f"Skipped: {message}" for message in self.skipped]
+        lines += [f"Note: {message}" for message in self.notices]
         lines += [
             f"Nothing to index in {root}: no {'/'.join(SUPPORTED_SUFFIXES)} files there; add notes or check the path."
             for root in self.empty
@@ -98,8 +101,9 @@ class IngestReport:
 
 def search_text(chunk: Chunk) -> str:
     """What gets embedded and BM25-tokenised: the chunk, plus heading/title context it lacks."""
-    context = [chunk.note.heading] if chunk.note.heading else []
-    if chunk.index > 0 and chunk.note.title:
+    heading = chunk.heading or chunk.note.heading
+    context = [heading] if heading else []
+    if chunk.index > 0 and chunk.note.title and not heading.startswith(chunk.note.title):
         context.append(chunk.note.title)
     return "\n".join([*context, chunk.text])
 
@@ -156,7 +160,7 @@ def ingest(
         reason = "; ".join(report.skipped) or f"no {'/'.join(SUPPORTED_SUFFIXES)} files with text"
         raise CorpusError(f"No notes to index in {where} ({reason}); add notes there, the index is unchanged.")
 
-    chunks = {c.chunk_id: c for c in chunk_notes(notes, settings.chunk_size, settings.chunk_overlap)}
+    chunks = {c.chunk_id: c for c in chunk_notes(notes, settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size)}
     metas = {cid: c.metadata() for cid, c in chunks.items()}
     hashes = {cid: _meta_hash(m) for cid, m in metas.items()}
     old_hashes: dict[str, str] = {} if reembed else old.get("chunk_meta", {})
@@ -177,6 +181,8 @@ def ingest(
             writer.delete(to_delete)
             writer.update_metadata(to_relabel, [metas[cid] for cid in to_relabel])
             _embed_and_add(writer, [chunks[cid] for cid in to_add], metas, embedder, glossary, settings, progress)
+            frequencies = writer.document_frequencies()
+            writer.write_vocabulary(learn_vocabulary((n.text for n in notes), lambda t: frequencies.get(t, 0)))
             writer.commit(manifest)
         except BaseException:
             writer.abort()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -34,7 +34,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ..errors import QuestionError
-from .terms import Term, coverage, question_terms, token_frequency
+from .terms import Term, absent_words, coverage, question_terms, token_frequency
 from .tokens import detect_language, tokenize
 
 if TYPE_CHECKING:
@@ -92,7 +92,8 @@ class HybridRetriever(BaseRetriever):
 
     index: Any  # IndexReader
     embedder: Any  # Embedder
-    glossary: Any  # Glossary
+    glossary: Any  # Glossary: bundled, the user's file and the notes' learned vocabulary
+    render_glossary: Any = None  # Glossary the chunks were rendered with for the dense view (None: ``glossary``)
     k: int = 5
     candidates: int = 30
     dense_weight_zh: float = 0.2
@@ -103,6 +104,7 @@ class HybridRetriever(BaseRetriever):
     expansion_weight_zh: float = 0.3
     translation_weight: float = 1.0
     coverage_weight: float = 0.35
+    code_weight: float = 0.5
     max_question_chars: int = 2000
     mode: Mode = "hybrid"
 
@@ -122,6 +124,7 @@ class HybridRetriever(BaseRetriever):
             expansion_weight_zh=settings.expansion_weight_zh,
             translation_weight=settings.translation_weight,
             coverage_weight=settings.coverage_weight,
+            code_weight=settings.code_weight,
             dense_gate=settings.dense_gate,
             gloss_questions=settings.gloss_embeddings,
             max_question_chars=settings.max_question_chars,
@@ -157,8 +160,9 @@ class HybridRetriever(BaseRetriever):
     def dense_query(self, question: str) -> str:
         """The text embedded for ``question``: a Chinese one in its English rendering when the
         chunks were embedded with theirs (``gloss_embeddings``), else the question itself."""
-        if self.gloss_questions and self.glossary is not None and detect_language(question) == "zh":
-            return self.glossary.gloss(question) or question
+        render = self.render_glossary or self.glossary
+        if self.gloss_questions and render is not None and detect_language(question) == "zh":
+            return render.gloss(question) or question
         return question
 
     def dense_weight(self, question: str) -> float:
@@ -169,6 +173,11 @@ class HybridRetriever(BaseRetriever):
         return question_terms(
             question, self.glossary, token_frequency(self.index.document_frequency), max(self.index.count, 1)
         )
+
+    def absent_words(self, question: str, terms: list[Term]) -> list[Term]:
+        """Content words of ``question`` found nowhere in the notes (``terms.absent_words``)."""
+        return absent_words(question, self.glossary, token_frequency(self.index.document_frequency),
+                            self.index.compact_text(), max(self.index.count, 1), terms)
 
     def search(
         self, question: str, k: int | None = None, mode: Mode | None = None, translation: str | None = None
@@ -207,7 +216,10 @@ class HybridRetriever(BaseRetriever):
             lexical_only = [cid for cid in chunks if cid not in dense]
             dense.update({cid: sim for cid, (_, sim) in self.index.fetch(lexical_only, vector).items()})
 
-        return _fuse(chunks, lexical, dense, cover, weight, cover_weight)[:k]
+        passages = _fuse(chunks, lexical, dense, cover, weight, cover_weight)
+        if self.code_weight < 1 and not asks_for_code(question):
+            passages = _demote_code(passages, self.code_weight)
+        return passages[:k]
 
 
 def _fuse(
@@ -241,6 +253,26 @@ def _fuse(
     ]
     fused.sort(key=lambda p: (-p.score, -p.lexical, p.chunk_id))
     return fused
+
+
+# A question about code: it says so, or names an identifier only code has (snake_case, a.b, f()).
+_CODE_QUESTION_RE = re.compile(
+    r"\b(?:code|snippet|implement\w*|function|class|method|api|syntax|script)\b|代码|实现|函数|接口|语法|脚本|写法"
+    r"|\w_\w|\w\.\w+\(|\w\(\)", re.IGNORECASE)
+
+
+def asks_for_code(question: str) -> bool:
+    """Does ``question`` ask about code (so code blocks compete on equal terms)?"""
+    return bool(_CODE_QUESTION_RE.search(question))
+
+
+def _demote_code(passages: list[Passage], weight: float) -> list[Passage]:
+    """Code blocks (``kind`` code) scaled by ``weight``, so for a prose question a code block
+    that shares its words does not outrank the prose that explains them."""
+    scaled = [replace(p, score=round(p.score * weight, 6)) if p.metadata.get("kind") == "code" else p
+              for p in passages]
+    scaled.sort(key=lambda p: (-p.score, -p.lexical, p.chunk_id))
+    return scaled
 
 
 def _unseen_share(lexical: dict[str, float]) -> float:
@@ -283,10 +315,11 @@ def _scale(scores: dict[str, float]) -> dict[str, float]:
 def build_retriever(settings: Settings, **kw: Any) -> HybridRetriever:
     """The retriever over the current index generation for ``settings``' embedding model."""
     from .embed import collection_name, make_embedder
-    from .glossary import load_glossary
+    from .glossary import embedding_glossary, load_glossary
     from .index import IndexReader
 
     reader = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model), settings.chroma_url)
+    glossary = load_glossary(settings.glossary_file, reader.learned_vocabulary())
     return HybridRetriever.from_settings(
-        settings, reader, make_embedder(settings), load_glossary(settings.glossary_file), **kw
+        settings, reader, make_embedder(settings), glossary, render_glossary=embedding_glossary(settings), **kw
     )

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CorpusError
 from ..notes.load import find_files, load_file
-from ..notes.note import Location, Note
+from ..notes.note import Location, Note, Section
+from ..notes.read import EmptyFile
 
 if TYPE_CHECKING:
     from .ingest import IngestReport
@@ -32,7 +33,8 @@ def _note_to_json(note: Note) -> dict[str, Any]:
 
 def note_from_json(data: dict[str, Any]) -> Note:
     """A note as stored in a manifest entry (``_note_to_json``), back as a ``Note``."""
-    return Note(**{**data, "locations": tuple(Location(**loc) for loc in data["locations"])})
+    return Note(**{**data, "locations": tuple(Location(**loc) for loc in data["locations"]),
+                   "sections": tuple(Section(**s) for s in data.get("sections", ()))})
 
 
 def scan(
@@ -61,7 +63,10 @@ def scan(
                     files[key] = {**old, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
                     report.unchanged += 1
                     continue
-                notes = load_file(path, base, max_bytes)
+                notes = load_file(path, base, max_bytes, report.notices)
+            except EmptyFile as e:
+                report.notices.append(str(e))
+                continue
             except CorpusError as e:
                 report.skipped.append(str(e))
                 if old:

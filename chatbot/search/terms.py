@@ -93,6 +93,62 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
     return terms
 
 
+def absent_words(
+    question: str, glossary: Glossary | None, frequency: Frequency, corpus: str, chunks: int, terms: Sequence[Term]
+) -> list[Term]:
+    """Content words of ``question`` that occur nowhere in the notes, in neither language: Chinese
+    words (jieba's precise cut), and English words the dictionary knows but the notes never use
+    (``Glossary.foreign``: none of their translations occurs; 'buttermilk', 'pancakes').  Words of a glossary phrase the notes do
+    hold ('spanning' in 'spanning tree' = 生成树), and the question's ``terms`` (names are judged
+    there), are not absent.  Each weighs as a term found in no chunk."""
+    from .tokens import CJK_RE, EN_STOPWORDS, ZH_STOPWORDS, chinese_words, normalize, stem
+
+    def occurs(form: str) -> bool:
+        c = compact(form)
+        return bool(c) and (frequency(form) > 0 or c in corpus)
+
+    taken = {f for t in terms for f in t.forms}
+    held: set[str] = set()
+    if glossary is not None:
+        for phrase in glossary.english_matches(question):
+            if any(occurs(f) for f in [phrase, *glossary.en_to_zh[phrase]]):
+                held.update(phrase.split())
+    weight = math.log(1 + chunks)
+    found: list[Term] = []
+    text = normalize(question)
+    for run in re.findall(r"[\u3400-\u9fff]+", text):
+        for word in chinese_words(run):
+            if len(word) >= 2 and CJK_RE.match(word) and word not in ZH_STOPWORDS and word not in taken \
+                    and not occurs(word):
+                found.append(Term(word, (compact(word),), weight))
+    for word in re.findall(r"[A-Za-z]+", text):
+        low = word.lower()
+        if len(low) < 3 or low in EN_STOPWORDS or compact(low) in taken:
+            continue
+        base = glossary.base_form(stem(low)) if glossary is not None else stem(low)
+        if base in held or low in held:
+            continue
+        forms = {low, stem(low), base}
+        if glossary is None or not forms & glossary.foreign and not _inflections(low) & glossary.foreign:
+            continue  # a word the dictionary does not know (a typo, a name written small): no evidence
+        forms.update(glossary.en_to_zh.get(base, ()) + glossary.en_to_zh.get(stem(low), ()))
+        if not any(occurs(f) for f in forms):
+            found.append(Term(word, tuple(sorted(compact(f) for f in forms)), weight))
+    return list({t.label.lower(): t for t in found}.values())
+
+
+def _inflections(word: str) -> set[str]:
+    """Base forms an English word may have: 'making' -> make, 'stopped' -> stop, 'tries' -> try."""
+    out = set()
+    for suffix, repl in (("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("ies", "y"), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)] + repl
+            out.add(base)
+            if len(base) > 3 and base[-1] == base[-2]:
+                out.add(base[:-1])
+    return out
+
+
 def _singular(name: str) -> list[str]:
     """An acronym's plural also counts as the acronym: 'GPUs' -> ['GPU'], 'LLMs' -> ['LLM']."""
     return [name[:-1]] if re.fullmatch(r"[A-Z][A-Z0-9]+s", name) else []

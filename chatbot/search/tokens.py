@@ -67,6 +67,11 @@ def _jieba():
         return jieba
 
 
+def chinese_words(text: str) -> list[str]:
+    """The words of ``text`` in jieba's precise cut (no sub-words): 我们使用梯度检查点 -> 我们, 使用, 梯度, 检查点."""
+    return [w for w in _jieba().cut(text) if w.strip()]
+
+
 def detect_language(text: str) -> str:
     """'zh' if the text is mainly Chinese, else 'en'."""
     cjk = len(CJK_RE.findall(text))
@@ -165,6 +170,9 @@ def identifiers(text: str) -> list[str]:
     found = []
     for match in _RUN_RE.finditer(text):
         word = re.sub(r"'s$", "", match.group())
+        # A compound with a plain word after its hyphen names its head: 'IO-bound' -> IO, while
+        # '32-bit' and '768-dim' are quantities, no names ('Qwen1.5-7B-Chat' stays whole).
+        word = re.sub(r"(?:-[a-z]+)+$", "", word)
         if not _LATIN_RE.search(word) or word.lower() in EN_STOPWORDS or len(word) < 2:
             continue
         capitals = sum(ch.isupper() for ch in word)

@@ -13,10 +13,12 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+from .vocabulary import Learned
 from .generations import (
     current_generation,
     drop_server_collection,
@@ -70,6 +72,14 @@ class IndexWriter:
     def add(self, ids: list[str], texts: list[str], metadatas: list[dict], vectors: np.ndarray, tokens: list[list[str]]):
         self._collection.upsert(ids=ids, documents=texts, metadatas=metadatas, embeddings=vectors.tolist())
         self._tokens.update(zip(ids, tokens))
+
+    def document_frequencies(self) -> Counter:
+        """BM25 token -> number of chunks holding it, over the generation being built."""
+        return Counter(t for tokens in self._tokens.values() for t in set(tokens))
+
+    def write_vocabulary(self, learned: Learned) -> None:
+        """Store the notes' learned vocabulary (``vocabulary.learn``) with this generation."""
+        learned.save(self.gen)
 
     def update_metadata(self, ids: list[str], metadatas: list[dict]) -> None:
         if ids:

@@ -34,7 +34,8 @@ def test_add_change_delete_rename(settings, corpus, fake_embedder):
     (corpus / "b.txt").write_text("梯度检查点节省显存。\n\n混合精度训练。\n", encoding="utf-8")
     report = ingest(settings, embedder=fake_embedder)
     assert sorted(report.added) == ["a.md", "b.txt"] and report.chunks_embedded == 3
-    assert set(_indexed(settings)) == {"低秩矩阵旁路。", "梯度检查点节省显存。", "混合精度训练。"}
+    # A Markdown section's chunk starts at its heading line, as the file shows it.
+    assert set(_indexed(settings)) == {"# LoRA\n\n低秩矩阵旁路。", "梯度检查点节省显存。", "混合精度训练。"}
 
     (corpus / "b.txt").write_text("梯度检查点节省显存。\n\nFP16 半精度。\n", encoding="utf-8")
     report = ingest(settings, embedder=fake_embedder)
@@ -44,7 +45,7 @@ def test_add_change_delete_rename(settings, corpus, fake_embedder):
     (corpus / "a.md").unlink()
     report = ingest(settings, embedder=fake_embedder)
     assert report.removed == ["a.md"] and report.chunks_deleted == 1 and report.chunks_embedded == 0
-    assert "低秩矩阵旁路。" not in _indexed(settings)
+    assert "# LoRA\n\n低秩矩阵旁路。" not in _indexed(settings)
 
     embedded_before = fake_embedder.embedded
     (corpus / "b.txt").rename(corpus / "c.txt")
@@ -245,3 +246,13 @@ def test_a_changed_parser_re_reads_files_without_re_embedding(settings, corpus, 
     assert parsed == ["a.txt"] and report.unchanged == 1 and "Re-read every file" in report.summary()
     assert len(fake_embedder.calls) == calls  # same notes, same chunks: nothing to embed
     assert ingest(settings, embedder=fake_embedder).reparsed is False and parsed == ["a.txt"]  # recorded
+
+
+def test_empty_file_is_a_notice_and_broken_bytes_a_warning_not_a_problem(settings, corpus, fake_embedder):
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "a.md").write_bytes("# 大数据\n\nmap 输入切片是 16-64MB。\n".encode() + b"\xff\n")
+    report = ingest(settings, embedder=fake_embedder)
+    assert not report.problems and report.added == ["a.md"]
+    assert sorted(report.notices) == ["a.md has 1 invalid UTF-8 byte; read with them replaced by \ufffd.",
+                                      "empty.md is empty (0 bytes); nothing to index."]
+    assert "Note: empty.md is empty" in report.summary()

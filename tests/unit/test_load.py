@@ -97,12 +97,13 @@ def test_identical_notes_in_several_files_are_merged_keeping_every_source(bundle
     assert shared and all(n.category == "Large Model" for n in shared)  # kept though file 002 has none
 
 
-def test_markdown_headings_become_metadata():
+def test_markdown_file_is_one_note_with_heading_sections():
     md = "# LoRA\n\n低秩矩阵旁路。\n\n## 实现\n\n只训练A与B。\n\n```\n# not a heading\n```\n"
-    notes = parse_markdown(md, "n.md")
-    assert [(n.heading, n.text) for n in notes][:2] == [("LoRA", "低秩矩阵旁路。"), ("LoRA > 实现", "只训练A与B。")]
-    assert notes[0].locations[0].line_start == 3
-    assert "# not a heading" in notes[-1].text
+    (note,) = parse_markdown(md, "n.md")
+    assert note.title == "LoRA" and note.locations[0].line_start == 1
+    sections = [(s.heading, s.kind, note.text[s.start:s.end].strip()) for s in note.sections]
+    assert sections == [("LoRA", "prose", "# LoRA\n\n低秩矩阵旁路。"), ("LoRA › 实现", "prose", "## 实现\n\n只训练A与B。"),
+                        ("LoRA › 实现", "code", "```\n# not a heading\n```")]
 
 
 def test_plain_paragraph_txt(tmp_path):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatbot.answers.cite import check_citations
+from chatbot.notes.chunk import chunk_note
 from chatbot.notes.markdown import parse_markdown
 from chatbot.notes.text import parse_text
 from tests.conftest import passage
@@ -31,13 +32,18 @@ def test_paragraph_text_is_never_lost(lines):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(LINE, st.just(""), WORDS.map(lambda s: "## " + s.strip()).filter(lambda s: len(s) > 3)),
                 min_size=1, max_size=30))
-def test_markdown_body_text_is_never_lost_and_headings_become_metadata(lines):
+def test_markdown_body_text_is_never_lost_and_chunks_are_slices_under_their_headings(lines):
     notes = parse_markdown("\n".join(lines), "f.md")
-    joined = "\n".join(n.text for n in notes)
+    chunks = [c for n in notes for c in chunk_note(n, 120, 30)]
+    joined = "\n".join(c.text for c in chunks)
     for line in lines:
         if line.strip() and not line.startswith("## "):
             assert line.strip() in joined
-    assert all(not n.text.startswith("## ") for n in notes)
+    for c in chunks:
+        assert c.note.text[c.start : c.start + len(c.text)] == c.text
+        first = c.text.split("\n", 1)[0]
+        if first.startswith("## "):  # a section's first chunk starts at its heading ...
+            assert c.heading.endswith(first[3:].strip())  # ... the last of its heading path
 
 
 MARKER = st.builds(lambda n: f"[{n}]", st.integers(min_value=-2, max_value=9))

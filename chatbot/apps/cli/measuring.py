@@ -15,19 +15,39 @@ def eval() -> None:  # noqa: A001 - the command is called "eval"
     """Measure retrieval and answer quality on a question set."""
 
 
+def _eval_settings(ctx: click.Context, notes: Path | None):
+    """The settings to evaluate with: the user's index, or (``--notes DIR``) DIR indexed in a data
+    dir of its own, brought up to date first."""
+    settings = settings_of(ctx)
+    if notes is None:
+        return settings
+    from ...measure.evaluate import notes_settings
+    from ...search.ingest import ingest
+
+    settings = notes_settings(settings, notes)
+    click.echo(ingest(settings, progress=True).summary(), err=True)
+    return settings
+
+
+_NOTES_OPTION = click.option(
+    "--notes", type=click.Path(file_okay=False, path_type=Path),
+    help="Evaluate on this notes folder (indexed in a data dir of its own, reused while unchanged).")
+
+
 @eval.command("retrieval")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL question set.")
+@_NOTES_OPTION
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-retrieval.json"),
               show_default=True, help="Where to write the figures.")
 @click.pass_context
-def eval_retrieval(ctx, questions: Path | None, out: Path) -> None:
+def eval_retrieval(ctx, questions: Path | None, out: Path, notes: Path | None) -> None:
     """hit@1, hit@5 and MRR per language for dense-only, BM25-only, the hybrid without its dense
     channel, and the hybrid."""
     from ...measure.evaluate import default_questions, evaluate_retrieval, format_retrieval, read_questions
     from ...search.retrieve import build_retriever
 
     items = read_questions(questions or default_questions())
-    results = evaluate_retrieval(build_retriever(settings_of(ctx)), items)
+    results = evaluate_retrieval(build_retriever(_eval_settings(ctx, notes)), items)
     click.echo(format_retrieval(results))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -36,19 +56,21 @@ def eval_retrieval(ctx, questions: Path | None, out: Path) -> None:
 
 @eval.command("answers")
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL question set.")
+@_NOTES_OPTION
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model (default: extractive).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-answers.json"),
               show_default=True, help="Where to write the figures.")
 @click.option("--with-translations", is_flag=True,
               help="Also search each question's reference \"translation\" (what a model's translation step adds).")
 @click.pass_context
-def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path, with_translations: bool) -> None:
+def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path, with_translations: bool,
+                 notes: Path | None) -> None:
     """Evidence hit, correct citations, citation precision and decline rates per language."""
     from ...answers.answer import Answerer
     from ...measure.evaluate import default_questions, evaluate_answers, format_answers, read_questions
 
     items = read_questions(questions or default_questions())
-    results = evaluate_answers(Answerer.from_settings(settings_of(ctx), model_path), items, with_translations)
+    results = evaluate_answers(Answerer.from_settings(_eval_settings(ctx, notes), model_path), items, with_translations)
     click.echo(format_answers(results))
     write_json(out, results)
 
