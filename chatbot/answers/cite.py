@@ -45,6 +45,17 @@ class Citation:
     sources: list[str] = field(default_factory=list)  # every file:lines the note appears in
     location: dict[str, int] = field(default_factory=dict)  # line_start/line_end (or page) in ``source``
     span: tuple[int, int] | None = None  # supporting sentence within ``text``, when known
+    heading: str = ""  # heading path of the passage's section (Markdown: 'note › section › subsection')
+
+    def where(self) -> str:
+        """Where to find the passage: 'docs/a.md › 训练 › 显存 › L12-20', or 'notes.txt:L3-3'."""
+        label = self.sources[0] if self.sources else self.source
+        file, _, lines = label.rpartition(":")
+        if not self.heading or not file:
+            return label
+        path = self.heading.split(" › ", 1)[1] if self.title and self.heading.startswith(self.title + " › ") else (
+            "" if self.heading == self.title else self.heading)
+        return " › ".join(x for x in (file, path, lines) if x)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -67,6 +78,7 @@ def citation_for(n: int, passage: Passage, span: tuple[int, int] | None = None) 
         sources=passage.sources,
         location=location,
         span=span,
+        heading=str(meta.get("heading", "")),
     )
 
 

@@ -86,7 +86,7 @@ def _highlighted(citation: Citation) -> str:
 
 
 def _card(citation: Citation, turn: int, related: bool) -> str:
-    where = html.escape(citation.sources[0] if citation.sources else citation.source)
+    where = html.escape(citation.where())
     extra = " · ".join(html.escape(x) for x in (citation.category, citation.date) if x)
     also = (f" · also in {len(citation.sources) - 1} more file(s)" if len(citation.sources) > 1 else "")
     return (

@@ -46,6 +46,15 @@ class Chunk:
         start = first.line_start + self.note.text.count("\n", 0, self.start)
         return start, start + self.text.count("\n")
 
+    def labels(self) -> list[str]:
+        """Where the chunk is, in every file its note appears in: 'a.md:L12-20' (Markdown: the
+        chunk's own lines), else the note's location labels."""
+        if not self.note.sections:
+            return [loc.label() for loc in self.note.locations]
+        offset = self.note.text.count("\n", 0, self.start)
+        span = self.text.count("\n")
+        return [f"{loc.source}:L{loc.line_start + offset}-{loc.line_start + offset + span}" for loc in self.note.locations]
+
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (Chroma accepts only scalars)."""
         note = self.note
@@ -56,7 +65,7 @@ class Chunk:
             "source": first.source,
             "line_start": line_start,
             "line_end": line_end,
-            "sources": json.dumps([loc.label() for loc in note.locations], ensure_ascii=False),
+            "sources": json.dumps(self.labels(), ensure_ascii=False),
             "title": note.title,
             "category": note.category,
             "date": note.date,

@@ -32,6 +32,9 @@ from .tokens import compact, identifiers, tokenize
 if TYPE_CHECKING:
     from .glossary import Glossary
 
+# Prepositions and adverbs the tokenizer keeps: no question hinges on them ('after', 'across').
+FUNCTION_WORDS = frozenset("""after before across between within without during through over under again
+    each every instead since until upon while whether already always often usually really exactly""".split())
 NAME_WEIGHT = 2.0  # a question hinges on the names it mentions (LoRA in "LoRA 的核心思想")
 
 Frequency = Callable[[str], int]  # a term's form -> how often it occurs in the notes (0: never)
@@ -128,10 +131,12 @@ def absent_words(
         base = glossary.base_form(stem(low)) if glossary is not None else stem(low)
         if base in held or low in held:
             continue
-        forms = {low, stem(low), base}
-        if glossary is None or not forms & glossary.foreign and not _inflections(low) & glossary.foreign:
+        if low in FUNCTION_WORDS:
+            continue
+        forms = {low, stem(low), base} | _inflections(low)
+        if glossary is None or not forms & glossary.foreign:
             continue  # a word the dictionary does not know (a typo, a name written small): no evidence
-        forms.update(glossary.en_to_zh.get(base, ()) + glossary.en_to_zh.get(stem(low), ()))
+        forms.update(zh for f in list(forms) for zh in glossary.en_to_zh.get(f, ()))
         if not any(occurs(f) for f in forms):
             found.append(Term(word, tuple(sorted(compact(f) for f in forms)), weight))
     return list({t.label.lower(): t for t in found}.values())

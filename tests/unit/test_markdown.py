@@ -104,3 +104,15 @@ def test_broken_utf8_bytes_are_replaced_with_a_warning(tmp_path):
     (parsed,) = load_file(path, tmp_path, 10**6, warnings)
     assert "16-64MB" in parsed.text
     assert warnings == ["big-data.md has 4 invalid UTF-8 bytes; read with them replaced by \ufffd."]
+
+
+def test_a_citation_shows_file_heading_path_and_the_chunks_own_lines():
+    from chatbot.answers.cite import citation_for
+    from tests.conftest import passage
+
+    chunk = next(c for c in chunk_note(note(), 400, 80) if "反向" in c.text)
+    start, end = chunk.lines()
+    assert chunk.labels() == [f"docs/训练/gc.md:L{start}-{end}"]
+    cited = citation_for(1, passage(chunk.text, **chunk.metadata()))
+    assert cited.where() == f"docs/训练/gc.md › 实现 › 4. paddle模式 › L{start}-{end}"
+    assert cited.to_json()["heading"] == "梯度检查点 › 实现 › 4. paddle模式"

@@ -114,8 +114,7 @@ def _answer(answerer, question: str, history: list[tuple[str, str]], as_json: bo
     elif answer.related:
         click.echo("\n" + answerer.prompts[answer.lang].messages["related"])
     for c in answer.citations or answer.related:
-        where = c.sources[0] if c.sources else c.source
-        click.echo(f"[{c.n}] {where}  {c.title}")
+        click.echo(f"[{c.n}] {c.where()}  {c.title}")
         quote = c.text[c.span[0]:c.span[1]] if c.span else c.text[:160]
         click.echo(f"    {quote}")
     return answer
