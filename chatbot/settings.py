@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         0.15, ge=0, le=1, description="Decline when no top passage covers this share of the question's terms."
     )
     decline_rescue: float = Field(
-        0.6, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
+        0.42, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
     )
 
     decline_absent: float = Field(

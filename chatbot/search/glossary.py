@@ -3,9 +3,10 @@
 English questions over Chinese notes cannot be matched lexically, and the bundled MiniLM
 model knows little Chinese.  The glossary (``resources/glossary.tsv``: ``english<TAB>中文|中文``)
 adds the Chinese terms of the English phrases in a question, and the English terms of the
-Chinese phrases in a Chinese one.  The notes' own vocabulary, learned at ingest (``vocabulary.py``:
-the pairs they write, and dictionary words they use: grow -> 增长), joins it when the retriever
-opens.  A user may add their own file (setting ``glossary_file``).
+Chinese phrases in a Chinese one.  ``resources/vocabulary.tsv`` adds general words the notes use
+(grow -> 增长), English -> Chinese only; the notes' own vocabulary, learned at ingest
+(``vocabulary.py``), joins both when the retriever opens.  A user may add their own file
+(setting ``glossary_file``).
 
 It also renders text in English (``gloss``): the glossary's English for each Chinese term, the
 Latin words as they are, in order.  The bundled MiniLM model reads English only, so the dense
@@ -142,10 +143,11 @@ def embedding_glossary(settings: Settings) -> Glossary | None:
 
 
 def load_glossary(extra_file: Path | None = None, learned: Learned | None = None) -> Glossary:
-    """The bundled glossary, plus ``extra_file`` if given, plus the notes' ``learned`` vocabulary
-    (pairs both ways, dictionary words English -> Chinese only)."""
+    """The bundled glossary and (English -> Chinese only) vocabulary, plus ``extra_file`` if given,
+    plus the notes' ``learned`` vocabulary (pairs both ways, dictionary words one way)."""
     bundled = resources.files("chatbot").joinpath("resources")
     lines = bundled.joinpath("glossary.tsv").read_text(encoding="utf-8").splitlines()
+    vocabulary = bundled.joinpath("vocabulary.tsv").read_text(encoding="utf-8").splitlines()
     if extra_file is not None:
         from ..errors import UserError
 
@@ -154,5 +156,5 @@ def load_glossary(extra_file: Path | None = None, learned: Learned | None = None
         except (OSError, UnicodeDecodeError) as e:
             raise UserError(f"Glossary file {extra_file} cannot be read ({e}); fix the glossary_file setting.") from e
     if learned is None:
-        return Glossary.from_lines(lines)
-    return Glossary.from_lines(lines + learned.pairs, learned.dictionary, foreign=learned.foreign)
+        return Glossary.from_lines(lines, vocabulary)
+    return Glossary.from_lines(lines + learned.pairs, vocabulary + learned.dictionary, foreign=learned.foreign)

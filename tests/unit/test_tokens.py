@@ -122,6 +122,12 @@ def test_one_way_vocabulary_expands_english_questions_but_never_renders_notes():
     assert glossary.signature == Glossary.from_lines(["memory\t显存"]).signature
 
 
+def test_bundled_vocabulary_reaches_general_words_of_the_notes():
+    glossary = load_glossary()
+    assert {"增长", "设备"} <= set(glossary.expand("Does it grow on every device?"))
+    assert "增长" not in glossary.zh_to_en
+
+
 def test_inflected_question_words_find_their_glossary_form():
     entries = ["grow\t增长", "stop\t停止", "use\t使用", "fine-tuning\t微调", "embedding\t嵌入"]
     glossary = Glossary.from_lines(entries)
