@@ -136,7 +136,7 @@ def parse(text: str, file_stem: str) -> MarkdownNote:
     body_lines = body.split("\n")
 
     code_lines: set[int] = set()
-    blocks: list[tuple[int, int, str, str]] = []  # (first line, end line, kind, heading path)
+    blocks: list[tuple[int, int, str, str, bool]] = []  # (first line, end line, kind, heading path, opens a section)
     trail: list[tuple[int, str]] = []
     first_heading = ""
     heading_line: int | None = None  # the heading the next block's section starts with
@@ -156,11 +156,12 @@ def parse(text: str, file_stem: str) -> MarkdownNote:
         kind = "code" if token.type in ("fence", "code_block") else "prose"
         if kind == "code":
             code_lines.update(range(first, end))
-        if heading_line is not None:
+        opens = heading_line is not None
+        if opens:
             # A section's first block starts at its heading line: the passage shows the heading
             # as the file does (a heading can be the answer: "### 长期准备 (3-6个月)").
             first, heading_line = heading_line, None
-        blocks.append((first, end, kind, "|".join(t for _, t in trail)))
+        blocks.append((first, end, kind, "|".join(t for _, t in trail), opens))
 
     title = str(meta.get("title") or "").strip() or first_heading or file_stem
     cleaned = [line if n in code_lines else clean_line(line) for n, line in enumerate(body_lines)]
@@ -170,7 +171,7 @@ def parse(text: str, file_stem: str) -> MarkdownNote:
         offsets.append(offsets[-1] + len(line) + 1)
 
     sections: list[Section] = []
-    for first, end, kind, path in blocks:
+    for first, end, kind, path, opens in blocks:
         parts = [t for t in path.split("|") if t]
         if parts and parts[0] == title:
             parts = parts[1:]
@@ -179,7 +180,7 @@ def parse(text: str, file_stem: str) -> MarkdownNote:
         if not note_text[start:stop].strip():
             continue
         previous = sections[-1] if sections else None
-        if previous and kind == "prose" and previous.kind == "prose" and previous.heading == heading:
+        if previous and not opens and kind == "prose" and previous.kind == "prose" and previous.heading == heading:
             sections[-1] = Section(previous.start, stop, heading, kind)
         else:
             sections.append(Section(start, stop, heading, kind))
