@@ -55,6 +55,19 @@ def _percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
 
 
+def _settle(pid: int, timeout_s: float = 60.0) -> None:
+    """Wait until the app's memory stops growing: it loads the embedding model in the background
+    after it starts, and on a busy machine that can still be under way after the first answer, so
+    a load measured from then on would count the model as growth."""
+    deadline = time.monotonic() + timeout_s
+    previous, steady = rss_mb(pid), 0
+    while time.monotonic() < deadline and steady < 3:  # three quiet seconds in a row
+        time.sleep(1.0)
+        current = rss_mb(pid)
+        steady = steady + 1 if abs(current - previous) < 0.01 * previous else 0
+        previous = current
+
+
 def load_users(settings: Settings, users: int, seconds: float, echo: Callable[[str], None]) -> dict[str, Any]:
     from gradio_client import Client
 
@@ -74,6 +87,7 @@ def load_users(settings: Settings, users: int, seconds: float, echo: Callable[[s
         if client is None:
             raise RuntimeError("the app did not start")
         client.predict("warm up", api_name="/ask")
+        _settle(server.pid)
         questions = _questions()
         latencies: list[float] = []
         errors: list[str] = []

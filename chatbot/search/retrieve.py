@@ -177,7 +177,7 @@ class HybridRetriever(BaseRetriever):
     def absent_words(self, question: str, terms: list[Term]) -> list[Term]:
         """Content words of ``question`` found nowhere in the notes (``terms.absent_words``)."""
         return absent_words(question, self.glossary, token_frequency(self.index.document_frequency),
-                            self.index.compact_text(), max(self.index.count, 1), terms)
+                            self.index.compact_text(), max(self.index.count, 1), terms, self.index.document_frequency)
 
     def search(
         self, question: str, k: int | None = None, mode: Mode | None = None, translation: str | None = None

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .tokens import compact, identifiers, tokenize
@@ -32,9 +33,6 @@ from .tokens import compact, identifiers, tokenize
 if TYPE_CHECKING:
     from .glossary import Glossary
 
-# Prepositions and adverbs the tokenizer keeps: no question hinges on them ('after', 'across').
-FUNCTION_WORDS = frozenset("""after before across between within without during through over under again
-    each every instead since until upon while whether already always often usually really exactly""".split())
 NAME_WEIGHT = 2.0  # a question hinges on the names it mentions (LoRA in "LoRA 的核心思想")
 
 Frequency = Callable[[str], int]  # a term's form -> how often it occurs in the notes (0: never)
@@ -97,18 +95,25 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
 
 
 def absent_words(
-    question: str, glossary: Glossary | None, frequency: Frequency, corpus: str, chunks: int, terms: Sequence[Term]
+    question: str, glossary: Glossary | None, frequency: Frequency, corpus: str, chunks: int, terms: Sequence[Term],
+    document_frequency: Callable[[str], int] | None = None,
 ) -> list[Term]:
-    """Content words of ``question`` that occur nowhere in the notes, in neither language: Chinese
-    words (jieba's precise cut), and English words the dictionary knows but the notes never use
-    (``Glossary.foreign``: none of their translations occurs; 'buttermilk', 'pancakes').  Words of a glossary phrase the notes do
-    hold ('spanning' in 'spanning tree' = 生成树), and the question's ``terms`` (names are judged
-    there), are not absent.  Each weighs as a term found in no chunk."""
+    """Distinctive words of ``question`` that occur nowhere in the notes, in neither language:
+    Chinese words (jieba's precise cut) none of whose parts the notes use (红烧肉, but not
+    视觉编码 when the notes say 视觉 and 编码), and English words the dictionary knows but the notes
+    never use (``Glossary.foreign``: none of their translations occurs; 'buttermilk').  Words
+    common in the language at large (``common``: 多久, 'much', 'hit') are no evidence either way,
+    nor are words of a glossary phrase the notes hold ('spanning' in 'spanning tree' = 生成树), nor
+    the question's ``terms`` (names are judged there).  Each weighs as a term found in no chunk."""
     from .tokens import CJK_RE, EN_STOPWORDS, ZH_STOPWORDS, chinese_words, normalize, stem
 
     def occurs(form: str) -> bool:
         c = compact(form)
         return bool(c) and (frequency(form) > 0 or c in corpus)
+
+    def part_occurs(word: str) -> bool:  # any two-character-or-longer piece of a Chinese word
+        return document_frequency is not None and any(
+            len(t) >= 2 and document_frequency(t) > 0 for t in tokenize(word))
 
     taken = {f for t in terms for f in t.forms}
     held: set[str] = set()
@@ -121,25 +126,42 @@ def absent_words(
     text = normalize(question)
     for run in re.findall(r"[\u3400-\u9fff]+", text):
         for word in chinese_words(run):
-            if len(word) >= 2 and CJK_RE.match(word) and word not in ZH_STOPWORDS and word not in taken \
-                    and not occurs(word):
+            if (len(word) >= 2 and CJK_RE.match(word) and word not in ZH_STOPWORDS and word not in taken
+                    and not common(word, "zh") and not occurs(word) and not part_occurs(word)):
                 found.append(Term(word, (compact(word),), weight))
     for word in re.findall(r"[A-Za-z]+", text):
         low = word.lower()
         if len(low) < 3 or low in EN_STOPWORDS or compact(low) in taken:
             continue
         base = glossary.base_form(stem(low)) if glossary is not None else stem(low)
-        if base in held or low in held:
-            continue
-        if low in FUNCTION_WORDS:
-            continue
         forms = {low, stem(low), base} | _inflections(low)
+        if base in held or low in held or any(common(f, "en") for f in forms):
+            continue
         if glossary is None or not forms & glossary.foreign:
             continue  # a word the dictionary does not know (a typo, a name written small): no evidence
         forms.update(zh for f in list(forms) for zh in glossary.en_to_zh.get(f, ()))
         if not any(occurs(f) for f in forms):
             found.append(Term(word, tuple(sorted(compact(f) for f in forms)), weight))
     return list({t.label.lower(): t for t in found}.values())
+
+
+# A word at least this frequent in the language at large (Zipf scale: 4 = once per 100,000
+# words, 'tune', 多大) is everyday vocabulary: its absence from the notes says nothing.
+COMMON_ZIPF = 4.0
+
+
+@lru_cache(maxsize=2)
+def _frequencies(lang: str) -> dict[str, float]:
+    """wordfreq's list of the language's common words (its 'small' list: ~30k words each)."""
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict(lang, wordlist="small")
+
+
+def common(word: str, lang: str) -> bool:
+    """Is ``word`` everyday vocabulary of ``lang`` ('en' or 'zh'), by its general frequency?"""
+    share = _frequencies(lang).get(word.lower(), 0.0)
+    return share > 0 and math.log10(share * 1e9) >= COMMON_ZIPF
 
 
 def _inflections(word: str) -> set[str]:

@@ -59,8 +59,11 @@ def test_words_found_nowhere_are_absent_names_and_typos_are_not():
 
     def absent(question):
         terms = question_terms(question, glossary, frequency, len(NOTES))
-        return [t.label for t in absent_words(question, glossary, frequency, corpus, len(NOTES), terms)]
+        return [t.label for t in absent_words(question, glossary, frequency, corpus, len(NOTES), terms,
+                                              frequencies(NOTES))]
 
     assert {"buttermilk", "pancakes"} <= set(absent("What can I use instead of buttermilk when making pancakes?"))
     assert absent("红烧肉怎么做？") == ["红烧肉"]
     assert absent("What are the steps of gradient checkpointing, with the algoritm?") == []  # a typo is no evidence
+    assert absent("How much does it hit?") == []  # everyday words ('much', 'hit') are no evidence
+    assert absent("梯度显存怎么算？") == []  # a compound whose parts the notes use (梯度, 显存) is not absent
