@@ -87,7 +87,8 @@ def assess(
     # notes' "Transformer Quality").
     frequency = token_frequency(index.document_frequency)
     # The index look-ups first: a scan of all the notes' text only for terms they do not find.
-    absent = [t for t in terms if not any(frequency(f) for f in t.forms) and not any(_in_text(f, corpus) for f in t.forms)]
+    absent = [t for t in terms
+              if not any(frequency(f) for f in t.forms) and not any(_in_text(f, corpus) for f in t.forms)]
     missing = [t for t in absent if t.is_name]
     # 'qwen2' missing while 'qwen' occurs: the notes cover another version of the thing.
     mismatch = [t.label for t in missing if re.match(r"[A-Za-z]{2,}.*\d", t.label)

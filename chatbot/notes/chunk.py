@@ -53,7 +53,8 @@ class Chunk:
             return [loc.label() for loc in self.note.locations]
         offset = self.note.text.count("\n", 0, self.start)
         span = self.text.count("\n")
-        return [f"{loc.source}:L{loc.line_start + offset}-{loc.line_start + offset + span}" for loc in self.note.locations]
+        return [f"{loc.source}:L{loc.line_start + offset}-{loc.line_start + offset + span}"
+                for loc in self.note.locations]
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (Chroma accepts only scalars)."""

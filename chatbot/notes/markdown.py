@@ -1,8 +1,8 @@
 """The Markdown format (``.md``, ``.markdown``; plain folders, Obsidian vaults): one note per file,
 split into sections.
 
-The block structure comes from markdown-it-py (CommonMark plus tables; maintained, and already
-installed as a dependency of Gradio's ``rich``): it knows where a fenced code block, a table or
+The block structure comes from markdown-it-py (CommonMark plus tables; maintained, a declared
+dependency that Gradio's ``rich`` uses too): it knows where a fenced code block, a table or
 a list ends, which a line-by-line scan gets wrong (a ``#`` inside a code block is no heading).
 Each top-level block has a line range (``Token.map``), so sections keep exact line numbers.
 
@@ -13,8 +13,9 @@ What a note keeps:
 * ``Section``\\ s: each run of prose under one heading path (``文件 › 一级标题 › 二级标题``), and
   each fenced or indented code block as a section of its own marked ``code``;
 * the text line for line as in the file (so a chunk's lines are the file's lines), with images,
-  HTML comments and ``<img>`` tags blanked, ``[[wikilinks]]`` / ``![[embeds]]`` as their title or
-  alias, and ``[text](url)`` as its text.  LaTeX and tables are kept as written.
+  HTML comments, ``<img>`` and layout tags (``<div>``, ``<p>``: their text stays) blanked,
+  ``[[wikilinks]]`` / ``![[embeds]]`` as their title or alias, and ``[text](url)`` as its text.
+  LaTeX and tables are kept as written.
 
 Markdown-it has no wikilink, comment or front-matter rule of its own that keeps line numbers, so
 those few substitutions are regular expressions applied line by line (hand-written for that reason).
@@ -109,7 +110,8 @@ def _front_matter(text: str) -> tuple[dict, int]:
         data = yaml.safe_load(match.group(1) or "") or {}
     except yaml.YAMLError:
         data = {}
-    return (data if isinstance(data, dict) else {}), match.group().count("\n") + (0 if match.group().endswith("\n") else 1)
+    lines = match.group().count("\n") + (0 if match.group().endswith("\n") else 1)
+    return (data if isinstance(data, dict) else {}), lines
 
 
 def _words(value: object, separators: str = r"[,\s]+") -> list[str]:

