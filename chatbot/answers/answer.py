@@ -93,14 +93,9 @@ class Answerer:
 
     def reload_index(self) -> None:
         """Serve the newest index generation (after an ingest in this process); the model stays."""
-        from ..search.embed import collection_name
-        from ..search.glossary import load_glossary
-        from ..search.index import IndexReader
+        from ..search.retrieve import open_current
 
-        reader = IndexReader.open(self.settings.data_dir, collection_name(self.settings.embedding_model),
-                                  self.settings.chroma_url)
-        self.retriever.glossary = load_glossary(self.settings.glossary_file, reader.learned_vocabulary())
-        self.retriever.index = reader
+        self.retriever.index, self.retriever.glossary = open_current(self.settings)
 
     # -- asking -------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[tuple[str, str]] = (), translation: str | None = None) -> Answer:

@@ -176,8 +176,8 @@ class HybridRetriever(BaseRetriever):
 
     def absent_words(self, question: str, terms: list[Term]) -> list[Term]:
         """Content words of ``question`` found nowhere in the notes (``terms.absent_words``)."""
-        return absent_words(question, self.glossary, token_frequency(self.index.document_frequency),
-                            self.index.compact_text(), max(self.index.count, 1), terms, self.index.document_frequency)
+        return absent_words(question, self.glossary, self.index.document_frequency, self.index.compact_text(),
+                            max(self.index.count, 1), terms)
 
     def search(
         self, question: str, k: int | None = None, mode: Mode | None = None, translation: str | None = None
@@ -312,14 +312,23 @@ def _scale(scores: dict[str, float]) -> dict[str, float]:
     return {cid: (s - low) / (high - low) for cid, s in scores.items()}
 
 
-def build_retriever(settings: Settings, **kw: Any) -> HybridRetriever:
-    """The retriever over the current index generation for ``settings``' embedding model."""
-    from .embed import collection_name, make_embedder
-    from .glossary import embedding_glossary, load_glossary
+def open_current(settings: Settings) -> tuple[IndexReader, Glossary]:
+    """The current index generation for ``settings``' embedding model, and the glossary its
+    questions are expanded with (bundled, the user's file, the notes' learned vocabulary)."""
+    from .embed import collection_name
+    from .glossary import load_glossary
     from .index import IndexReader
 
     reader = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model), settings.chroma_url)
-    glossary = load_glossary(settings.glossary_file, reader.learned_vocabulary())
+    return reader, load_glossary(settings.glossary_file, reader.learned_vocabulary())
+
+
+def build_retriever(settings: Settings, **kw: Any) -> HybridRetriever:
+    """The retriever over the current index generation for ``settings``' embedding model."""
+    from .embed import make_embedder
+    from .glossary import embedding_glossary
+
+    reader, glossary = open_current(settings)
     return HybridRetriever.from_settings(
         settings, reader, make_embedder(settings), glossary, render_glossary=embedding_glossary(settings), **kw
     )

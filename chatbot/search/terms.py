@@ -95,8 +95,8 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
 
 
 def absent_words(
-    question: str, glossary: Glossary | None, frequency: Frequency, corpus: str, chunks: int, terms: Sequence[Term],
-    document_frequency: Callable[[str], int] | None = None,
+    question: str, glossary: Glossary | None, document_frequency: Callable[[str], int], corpus: str, chunks: int,
+    terms: Sequence[Term],
 ) -> list[Term]:
     """Distinctive words of ``question`` that occur nowhere in the notes, in neither language:
     Chinese words (jieba's precise cut) none of whose parts the notes use (红烧肉, but not
@@ -107,13 +107,14 @@ def absent_words(
     the question's ``terms`` (names are judged there).  Each weighs as a term found in no chunk."""
     from .tokens import CJK_RE, EN_STOPWORDS, ZH_STOPWORDS, chinese_words, normalize, stem
 
+    frequency = token_frequency(document_frequency)
+
     def occurs(form: str) -> bool:
         c = compact(form)
         return bool(c) and (frequency(form) > 0 or c in corpus)
 
     def part_occurs(word: str) -> bool:  # any two-character-or-longer piece of a Chinese word
-        return document_frequency is not None and any(
-            len(t) >= 2 and document_frequency(t) > 0 for t in tokenize(word))
+        return any(len(t) >= 2 and document_frequency(t) > 0 for t in tokenize(word))
 
     taken = {f for t in terms for f in t.forms}
     held: set[str] = set()

@@ -59,8 +59,7 @@ def test_words_found_nowhere_are_absent_names_and_typos_are_not():
 
     def absent(question):
         terms = question_terms(question, glossary, frequency, len(NOTES))
-        return [t.label for t in absent_words(question, glossary, frequency, corpus, len(NOTES), terms,
-                                              frequencies(NOTES))]
+        return [t.label for t in absent_words(question, glossary, frequencies(NOTES), corpus, len(NOTES), terms)]
 
     assert {"buttermilk", "pancakes"} <= set(absent("What can I use instead of buttermilk when making pancakes?"))
     assert absent("红烧肉怎么做？") == ["红烧肉"]
