@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,12 @@ def _default_data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("notes-chat", appauthor=False))
+
+
+def _default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("notes-chat", appauthor=False))
 
 
 def _default_prompts_dir() -> Path:
@@ -49,6 +55,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=_default_data_dir, description="Where the index (Chroma + BM25) and config live."
     )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Derived files shared by every index: ONNX exports of embedding models, the parsed dictionary.",
+    )
 
     # --- embeddings ---------------------------------------------------------------
     embedding_model: str = Field(
@@ -59,13 +69,25 @@ class Settings(BaseSettings):
         128, ge=0, description="Truncate texts to this many model tokens when embedding (0: the model's own limit)."
     )
     embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
+    inline_embed_chunks: int = Field(
+        64, ge=0, description="An ingest adding up to this many chunks embeds them before it publishes (one "
+        "generation); more are published answerable first and embedded after.",
+    )
+    background_fill_chunks: int = Field(
+        500, ge=0, description="'chatbot ingest' embeds up to this many new chunks before it returns; more are "
+        "embedded by a background process while the notes are already answerable (--wait: always before).",
+    )
     gloss_embeddings: bool = Field(
         True,
         description="Embed chunks with their English glossary rendering and Chinese questions as theirs "
         "(for English-only models like the bundled one; set false for a multilingual model).",
     )
     offline: bool = Field(True, description="Forbid Hugging Face hub look-ups (set false to allow downloads).")
-    torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = library default.")
+    torch_threads: int = Field(0, ge=0, description="CPU threads for the embedding model; 0 = library default.")
+    embedding_backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="onnx: onnxruntime on a one-time ONNX export of the model (loads in 0.5 s, same "
+        "vectors); torch: sentence-transformers; auto: onnx where the model allows it, else torch.",
+    )
 
     # --- loading and chunking -------------------------------------------------------
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped with a message.")
@@ -148,7 +170,7 @@ class Settings(BaseSettings):
     def effective_models_dir(self) -> Path:
         return self.models_dir or self.data_dir / "models"
 
-    @field_validator("corpus_dir", "data_dir", "prompts_dir", "model", "models_dir", mode="after")
+    @field_validator("corpus_dir", "data_dir", "cache_dir", "prompts_dir", "model", "models_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -92,10 +92,28 @@ class Answerer:
             old.close()
 
     def reload_index(self) -> None:
-        """Serve the newest index generation (after an ingest in this process); the model stays."""
+        """Serve the newest index generation; the model stays.  The caller makes sure no
+        question is using the index meanwhile (``follow_index``)."""
         from ..search.retrieve import open_current
 
+        old = self.retriever.index
         self.retriever.index, self.retriever.glossary = open_current(self.settings)
+        old.close()
+
+    def index_is_stale(self) -> bool:
+        """Has an ingest (in any process) published a newer generation than the one served?"""
+        from ..search.generations import current_generation
+
+        gen = current_generation(self.retriever.index.gen.parent)
+        return gen is not None and gen != self.retriever.index.gen
+
+    def follow_index(self) -> bool:
+        """Switch to a newer published generation, if any; call it between questions.  True
+        when it switched."""
+        if not self.index_is_stale():
+            return False
+        self.reload_index()
+        return True
 
     # -- asking -------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[tuple[str, str]] = (), translation: str | None = None) -> Answer:
@@ -169,6 +187,7 @@ class Answerer:
             absent_words=self.retriever.absent_words(standalone, terms), absent_share=s.decline_absent,
         )
         return {**state, "passages": passages, "terms": terms, "assessment": assessment,
+                "dense_coverage": self.retriever.index.dense_coverage,
                 "retrieve_ms": (time.perf_counter() - began) * 1000}
 
     def _respond(self, states: Iterator[dict[str, Any]]) -> Iterator[Event]:
@@ -187,7 +206,7 @@ class Answerer:
             mode="generative" if model is not None else "extractive",
             model=model.name if model is not None else None, rewritten_question=state["rewritten"],
             translated_question=state["translated"],
-            citations=[], lang=lang, support=assessment.support,
+            citations=[], lang=lang, support=assessment.support, dense_coverage=state.get("dense_coverage", 1.0),
             label=messages["extractive_label"] if model is None else "",
         )
         first_token_ms = None

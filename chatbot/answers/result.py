@@ -41,6 +41,7 @@ class Answer:
     support: float = 0.0
     absent_terms: list[str] = field(default_factory=list)  # asked about, found nowhere in the notes
     caution: str = ""  # says so, in the question's language, when the answer is not declined
+    dense_coverage: float = 1.0  # share of the index's chunks with a vector (< 1 while a fill runs)
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -62,6 +63,7 @@ class Answer:
             "support": round(self.support, 4),
             "absent_terms": self.absent_terms,
             "caution": self.caution,
+            "dense_coverage": round(self.dense_coverage, 4),
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
 

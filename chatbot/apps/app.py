@@ -2,9 +2,9 @@
 
 ``NotesApp`` holds the state shared by every browser session: the answer chain (with its one
 loaded model) and the index.  Per-session state (the conversation) is passed in by the caller.
-Re-indexing takes the index lock for writing; questions take it for reading while they
-retrieve (in parallel with each other), so an ingest never changes the index under a running
-retrieval.  Notes are viewed by note id from the index
+Switching to a newer index generation (``follow_index``, checked before every question) takes
+the index lock for writing; questions take it for reading while they retrieve (in parallel
+with each other), so a switch never happens under a running retrieval.  Notes are viewed by note id from the index
 manifest, never by a path from the browser, so nothing outside the indexed corpus is served.
 """
 
@@ -81,6 +81,7 @@ class NotesApp:
         self.answerer = answerer
         self.index_lock = ReadWriteLock()
         self.warmed = threading.Event()
+        self.indexing = ""  # what a re-index from this app is doing now ("" when none runs)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NotesApp:
@@ -106,6 +107,7 @@ class NotesApp:
 
     # -- questions ----------------------------------------------------------------------
     def prepare(self, question: str, history: list[tuple[str, str]], **overrides: Any) -> dict[str, Any]:
+        self.follow_index()
         with self.index_lock.read():
             return self.answerer.prepare(question, history, **overrides)
 
@@ -154,6 +156,40 @@ class NotesApp:
             rows.append([entry.get("label", ""), len(entry.get("notes", [])), round(entry.get("size", 0) / 1024, 1)])
         return sorted(rows)
 
+    def index_status(self) -> str:
+        """One Markdown paragraph: files, chunks, the share with vectors, the last change, and a
+        fill or re-index under way (the Notes tab polls it)."""
+        import time as clock
+
+        from ..search.generations import latest_generation, read_manifest
+        from ..search.fill import fill_status
+
+        self.follow_index()
+        index = self.answerer.retriever.index
+        files = index.manifest.get("files", {})
+        changed = max((entry.get("mtime_ns", 0) for entry in files.values()), default=0) / 1e9
+        when = clock.strftime("%Y-%m-%d %H:%M", clock.localtime(changed)) if changed else "never"
+        lines = [f"**Index**: {len(files)} files, {index.count} chunks, {index.dense_coverage:.0%} with vectors; "
+                 f"last change to a note {when}."]
+        latest = latest_generation(index.gen.parent)
+        if latest is not None and latest != index.gen:
+            waiting = read_manifest(latest)
+            lines.append(f"A newer index ({len(waiting.get('chunk_ids', []))} chunks) is being embedded; it is served "
+                         "once complete, the current one answers until then.")
+        status = fill_status(self.settings)
+        if status and status.get("total"):
+            done, total = status["done"], status["total"]
+            elapsed = max(clock.time() - status["started"], 1e-6)
+            rate = done / elapsed
+            eta = f", about {(total - done) / rate:.0f} s left" if rate > 0 else ""
+            lines.append(f"Embedding: {done} of {total} chunks ({rate:.1f} chunks/s{eta}).")
+        elif index.dense_coverage < 1:
+            lines.append("Some chunks have no vector yet (the fill was interrupted): they are found by BM25 alone "
+                         "until the next re-index.")
+        if self.indexing:
+            lines.append(f"Re-indexing: {self.indexing}")
+        return "\n\n".join(lines)
+
     def note(self, note_id: str) -> NoteView | None:
         """The whole note with this id, from the index manifest (never from a path)."""
         from ..notes.note import content_hash
@@ -194,13 +230,27 @@ class NotesApp:
         shutil.copyfile(upload, target)
         return target.name
 
+    def follow_index(self) -> None:
+        """Serve the newest published generation (an ingest here, in another process or a
+        folder watch published it): switched between questions, never under a running one."""
+        if self.answerer.index_is_stale():
+            with self.index_lock.write():
+                self.answerer.follow_index()
+
     def reindex(self, progress: Callable[[str], None] | None = None) -> str:
-        """Incremental ingest of the notes folder, then serve the new index; the summary sentence."""
+        """Incremental ingest of the notes folder, then serve the new index; the summary sentence.
+        Questions go on meanwhile, from the generation served until the new one is published."""
         from ..search.ingest import ingest
 
-        with self.index_lock.write():
+        def say(line: str) -> None:
+            self.indexing = line
             if progress:
-                progress("Indexing…")
-            report = ingest(self.settings, embedder=self.answerer.retriever.embedder)
-            self.answerer.reload_index()
+                progress(line)
+
+        say("reading the notes folder…")
+        try:
+            report = ingest(self.settings, embedder=self.answerer.retriever.embedder, echo=say)
+        finally:
+            self.indexing = ""
+        self.follow_index()
         return report.summary()

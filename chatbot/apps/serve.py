@@ -8,7 +8,7 @@ Citations ride along in extra fields OpenAI clients keep (``response.model_extra
 
 * non-streaming: ``"citations": [...]`` (the ``chatbot ask --json`` objects) and
   ``"notes_chat": {"answer", "declined", "mode", "model", "rewritten_question", "translated_question",
-  "related", "absent_terms", "caution", "timings"}``
+  "related", "absent_terms", "caution", "dense_coverage", "timings"}``
   at the top level (``answer`` is the text after the citation check);
 * streaming: the same two fields on the final chunk (the one whose ``finish_reason`` is ``"stop"``).
 
@@ -61,7 +61,7 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "citations": data["citations"],
         # "answer" is the checked text: streamed pieces are the model's raw output
         "notes_chat": {k: data[k] for k in ("answer", "declined", "mode", "model", "rewritten_question",
-                                            "translated_question", "related", "absent_terms", "caution", "timings")},
+                                            "translated_question", "related", "absent_terms", "caution", "dense_coverage", "timings")},
     }
 
 
@@ -89,6 +89,7 @@ def build_server(answerer: Answerer) -> FastAPI:
         overrides = {k: body[k] for k in ("temperature", "max_tokens") if body.get(k) is not None}
         try:
             with lock:
+                answerer.follow_index()  # a newer index generation, published by an ingest
                 prepared = answerer.prepare(question, history, **overrides)
                 events = list(answerer.respond(prepared)) if not body.get("stream") else None
         except UserError as e:

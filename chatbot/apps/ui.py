@@ -70,6 +70,7 @@ def build_ui(app: NotesApp) -> gr.Blocks:
                         max_tokens = gr.Slider(16, 2048, value=s.max_tokens, step=8, label="Max tokens")
                         passages = gr.Slider(1, 10, value=s.answer_passages, step=1, label="Passages (top-k)")
                 with gr.Tab("Notes"):
+                    index_status = gr.Markdown(app.index_status(), elem_id="index-status")
                     files = gr.Dataframe(app.files(), headers=["file", "notes", "KiB"], interactive=False,
                                          elem_id="files")
                     upload = gr.File(file_count="multiple", label="Add notes (.md, .txt, .pdf)", elem_id="upload")
@@ -90,6 +91,9 @@ def build_ui(app: NotesApp) -> gr.Blocks:
                       api_visibility="private")
         reindex.click(h.reindex, None, [notes_status, files], concurrency_id="index", concurrency_limit=1,
                       api_visibility="private")
+        # The index status follows ingests from anywhere (this page, a CLI, a folder watch).
+        gr.Timer(2.0).tick(app.index_status, None, [index_status], queue=False, api_visibility="private",
+                           show_progress="hidden")
         gr.api(app.ask, api_name="ask", concurrency_limit=None)
     return demo
 

@@ -37,7 +37,7 @@ from .machine import latency_summary, machine_facts
 from .synthetic import build_synthetic_index
 
 if TYPE_CHECKING:
-    from ..search.embed import SentenceTransformerEmbedder
+    from ..search.embed import Embedder
     from ..search.glossary import Glossary
     from ..search.retrieve import HybridRetriever
     from ..settings import Settings
@@ -140,15 +140,15 @@ def corpus_texts(settings: Settings) -> list[str]:
 
 
 def embedding_throughput(
-    embedder: SentenceTransformerEmbedder, texts: list[str], glossary: Glossary | None = None, warmup: int = 32
+    embedder: Embedder, texts: list[str], glossary: Glossary | None = None, warmup: int = 32
 ) -> float:
-    """Chunks per second embedding ``texts`` as ingest does (with their English renderings when
+    """Chunks per second embedding ``texts`` as ingest does (their English renderings when
     ``glossary`` is given; model loaded and warmed first)."""
-    from ..search.embed import embed_documents
+    from ..search.embed import dense_text
 
     embedder.embed(texts[:warmup])
     started = time.perf_counter()
-    embed_documents(embedder, texts, glossary)
+    embedder.embed([dense_text(t, glossary) for t in texts])
     return len(texts) / (time.perf_counter() - started)
 
 

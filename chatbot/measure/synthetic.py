@@ -87,13 +87,11 @@ def build_synthetic_index(
     try:
         for start in range(0, n, batch):
             part = range(start, min(start + batch, n))
-            writer.add(
-                ids=[ids[i] for i in part],
-                texts=[" ".join(texts_terms[i]) for i in part],
-                metadatas=[{"note_id": ids[i], "source": "synthetic", "chunk_index": 0} for i in part],
-                vectors=vectors[start : start + len(part)],
-                tokens=[[tok for term in texts_terms[i] for tok in term_tokens[term]] for i in part],
-            )
+            part_ids, texts = [ids[i] for i in part], [" ".join(texts_terms[i]) for i in part]
+            metadatas = [{"note_id": ids[i], "source": "synthetic", "chunk_index": 0} for i in part]
+            writer.add_chunks(part_ids, texts, metadatas, texts,
+                              [[tok for term in texts_terms[i] for tok in term_tokens[term]] for i in part])
+            writer.add_vectors(part_ids, texts, metadatas, vectors[start : start + len(part)])
         writer.commit({"version": MANIFEST_VERSION, "files": {}, "chunk_meta": {}, "notes": n, "synthetic": True})
     except BaseException:
         writer.abort()

@@ -4,14 +4,21 @@ Layout under ``<data_dir>/indexes/<collection>/`` (one folder per embedding mode
 model re-embeds instead of mixing vectors)::
 
     CURRENT             name of the generation readers use (replaced atomically)
+    NEXT                a newer generation still filling in vectors, not served yet because the
+                        current one is more complete (``publish``); the next writer starts from it
     gen-<id>/chroma/    Chroma PersistentClient folder (embeddings we computed; never Chroma's own)
     gen-<id>/bm25/      bm25s index over ``tokens.json``
     gen-<id>/tokens.json  {"ids": [...], "tokens": [[...], ...]}  BM25 row -> chunk id
     gen-<id>/manifest.json  files, their parsed notes and the chunk ids (see ingest.py)
 
+    gen-<id>/chunks.sqlite  every chunk's text and metadata, with or without a vector (store.py)
+    leases/<gen>.<pid>  a process serving that generation (``lease``): it is not pruned
+    readers/<gen>.<pid>/  that process's copy of the generation's Chroma folder (``reader_copy``)
+    vectors.sqlite      vectors already computed, by recipe and text (vectors.py)
+
 A writer (``writer.py``) copies the current generation, changes the copy, and only then points
 CURRENT at it, so a crash mid-ingest leaves readers (``index.py``) on the last complete index.
-Old generations are pruned.
+Superseded generations are pruned once no live process holds a lease on them.
 
 With a Chroma server (setting ``chroma_url``) the vectors of generation ``gen-<id>`` live in the
 server collection ``<collection>-gen-<id>`` instead of ``gen-<id>/chroma/``; everything else (BM25,
@@ -34,8 +41,6 @@ from ..errors import UserError
 
 log = logging.getLogger(__name__)
 
-KEEP_GENERATIONS = 2  # the current one plus its predecessor, for readers that still hold it
-
 
 def index_root(data_dir: Path, collection: str) -> Path:
     return data_dir / "indexes" / collection
@@ -51,6 +56,34 @@ def current_generation(root: Path) -> Path | None:
     return gen if (gen / "manifest.json").is_file() else None
 
 
+def latest_generation(root: Path) -> Path | None:
+    """The newest complete generation, served or not: NEXT when there is one, else CURRENT."""
+    try:
+        gen = root / (root / "NEXT").read_text(encoding="utf-8").strip()
+        if (gen / "manifest.json").is_file():
+            return gen
+    except FileNotFoundError:
+        pass
+    return current_generation(root)
+
+
+def publish(root: Path, gen: Path, serve: bool = True) -> None:
+    """Make ``gen`` the one readers use (``serve``), or the NEXT one: complete on the lexical
+    side but with vectors still missing, while CURRENT is more complete and keeps serving."""
+    name = "CURRENT" if serve else "NEXT"
+    tmp = root / f"{name}.tmp"
+    tmp.write_text(gen.name, encoding="utf-8")
+    os.replace(tmp, root / name)  # the one atomic step that publishes the index
+    if serve:
+        (root / "NEXT").unlink(missing_ok=True)
+
+
+def dense_coverage(manifest: dict[str, Any]) -> float:
+    """Share of a generation's chunks with a vector (1.0 when it has none to embed)."""
+    total = len(manifest.get("chunk_ids", []))
+    return 1.0 - len(manifest.get("pending", [])) / total if total else 1.0
+
+
 def read_manifest(gen: Path | None) -> dict[str, Any]:
     if gen is None:
         return {}
@@ -63,7 +96,7 @@ def read_manifest(gen: Path | None) -> dict[str, Any]:
 def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False)
+        f.write(json.dumps(data, ensure_ascii=False))  # one shot: the C encoder (json.dump streams in Python)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -80,11 +113,16 @@ def chroma_client(path: Path):
 
 
 def release_client(client) -> None:
-    """Close Chroma's handles on a folder (it caches one system per path)."""
+    """Close Chroma's handles on a folder: ``close`` releases this client's system only (other
+    clients in the process, e.g. a watch's writer, keep theirs); older releases clear the cache."""
     try:
-        client.clear_system_cache()
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()
+        else:  # pragma: no cover - chromadb before 1.1
+            client.clear_system_cache()
     except Exception:  # pragma: no cover - best effort across chromadb versions
-        log.debug("could not clear chroma system cache", exc_info=True)
+        log.debug("could not release the chroma client", exc_info=True)
 
 
 def http_client(url: str):
@@ -117,15 +155,57 @@ def drop_server_collection(client, name: str) -> None:
         log.debug("could not delete server collection %s", name, exc_info=True)
 
 
+def lease(gen: Path) -> Path:
+    """Mark ``gen`` as served by this process (until ``release_lease``), so no ingest prunes it.
+    The mark lives beside the generations, never inside one: serving writes nothing there."""
+    leases = gen.parent / "leases"
+    leases.mkdir(exist_ok=True)
+    mark = leases / f"{gen.name}.{os.getpid()}"
+    mark.touch()
+    return mark
+
+
+def reader_copy(gen: Path) -> Path:
+    """A copy of ``gen``'s Chroma folder for this process to open (``readers/<gen>.<pid>``):
+    Chroma writes into the folder it opens, and a published generation must stay as written.
+    Removed by the reader's ``close``, or by the next prune once this process is gone."""
+    copy = gen.parent / "readers" / f"{gen.name}.{os.getpid()}"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(gen / "chroma", copy)
+    return copy
+
+
+def release_lease(mark: Path | None) -> None:
+    if mark is not None:
+        mark.unlink(missing_ok=True)
+
+
+def _leased(root: Path) -> set[str]:
+    """Names of generations a live process serves; marks of dead processes are removed."""
+    names = set()
+    for mark in (root / "leases").glob("gen-*"):
+        name, _, pid = mark.name.rpartition(".")
+        if pid_alive(pid):
+            names.add(name)
+        else:
+            mark.unlink(missing_ok=True)
+    return names
+
+
 def prune_generations(root: Path, chroma_url: str | None = None) -> None:
-    """Delete superseded generations (keeping the newest KEEP_GENERATIONS complete ones) and
-    unfinished ones whose writer process is gone (an ingest that was killed)."""
-    current = current_generation(root)
+    """Delete superseded generations (keeping CURRENT, NEXT and every one a live process
+    serves) and unfinished ones whose writer process is gone (an
+    ingest that was killed)."""
+    current, latest = current_generation(root), latest_generation(root)
     gens = sorted((p for p in root.glob("gen-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
     complete = [g for g in gens if (g / "manifest.json").is_file()]
-    keep = {current, *complete[:KEEP_GENERATIONS]}
+    keep = {current, latest}
+    leased = _leased(root)
+    for copy in (root / "readers").glob("gen-*"):  # Chroma copies of readers that were killed
+        if not pid_alive(copy.name.rpartition(".")[2]):
+            shutil.rmtree(copy, ignore_errors=True)
     for gen in gens:
-        if gen in keep:
+        if gen in keep or gen.name in leased:
             continue
         if gen in complete or not _writer_alive(gen):
             if chroma_url:
@@ -135,9 +215,14 @@ def prune_generations(root: Path, chroma_url: str | None = None) -> None:
 
 def _writer_alive(gen: Path) -> bool:
     """Is the process that created this (unfinished) generation still running?"""
+    return pid_alive(gen.name.rsplit("-", 1)[-1])
+
+
+def pid_alive(pid: str) -> bool:
+    """Is the process with this id (a string, as in file names) running?"""
     try:
-        os.kill(int(gen.name.rsplit("-", 1)[1]), 0)
-    except (ValueError, IndexError, ProcessLookupError):
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
         return False
     except PermissionError:
         return True

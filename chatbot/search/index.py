@@ -1,8 +1,10 @@
 """Stage 3 — index, read side: dense search, lexical search and fetching chunks of one generation.
 
-An index is the Chroma vector store and the BM25 lexical index of one generation (see
-``generations.py`` for the folders and the atomic flip); ``IndexReader`` opens both lazily and
-serves every question from the generation that was current when it was opened.
+An index is the Chroma vector store, the BM25 lexical index and the chunk store of one
+generation (see ``generations.py`` for the folders and the atomic flip); ``IndexReader`` opens
+them lazily and serves every question from the generation that was current when it was opened.
+A generation may be answerable before all its chunks have vectors (``dense_coverage`` < 1):
+texts come from the chunk store (``store.py``), and a chunk without a vector has no cosine.
 
 Left out: building generations (``writer.py``), what to add or delete (``ingest.py`` decides)
 and fusion (``retrieve.py``).
@@ -10,14 +12,27 @@ and fusion (``retrieve.py``).
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexMissingError, UserError
-from .generations import current_generation, generation_store, index_root, read_manifest
+from .generations import (
+    chroma_client,
+    current_generation,
+    generation_store,
+    index_root,
+    lease,
+    read_manifest,
+    reader_copy,
+    release_client,
+    release_lease,
+)
+from .store import ChunkStore
 from .vocabulary import Learned
 
 if TYPE_CHECKING:
@@ -69,24 +84,78 @@ class IndexReader:
         self._rows: dict[str, int] = {}
         self._compact: str | None = None
         self._language: str | None = None
+        self._store: ChunkStore | None = None
+        self._lease: Path | None = None
+        self._copy: Path | None = None  # this reader's copy of the generation's Chroma folder
+        self._pending = frozenset(self.manifest.get("pending", []))
 
     @classmethod
     def open(cls, data_dir: Path, collection: str, chroma_url: str | None = None) -> IndexReader:
-        gen = current_generation(index_root(data_dir, collection))
-        if gen is None:
-            raise IndexMissingError("No index yet for this embedding model; run 'chatbot ingest' first.")
-        return cls(gen, collection, chroma_url)
+        """The current generation, leased to this process until ``close`` (so no ingest prunes it)."""
+        root = index_root(data_dir, collection)
+        for _ in range(5):
+            gen = current_generation(root)
+            if gen is None:
+                raise IndexMissingError("No index yet for this embedding model; run 'chatbot ingest' first.")
+            mark = lease(gen)
+            if current_generation(root) == gen and (gen / "manifest.json").is_file():  # not pruned meanwhile
+                reader = cls(gen, collection, chroma_url)
+                reader._lease = mark
+                atexit.register(reader.close)  # a command's lease and Chroma copy go with it
+                return reader
+            release_lease(mark)
+        raise UserError("The index changes too fast to open (an ingest running in a loop?); try again.")
+
+    def close(self) -> None:
+        """Let go of this generation (an ingest may prune it once nobody serves it)."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            if self._collection is not None and not self.chroma_url:
+                release_client(self._client)  # Chroma caches one system per folder
+                self._collection = None
+            if self._copy is not None:
+                shutil.rmtree(self._copy, ignore_errors=True)
+                self._copy = None
+            release_lease(self._lease)
+            self._lease = None
 
     @property
     def count(self) -> int:
         return len(self.manifest.get("chunk_ids", []))
 
     @property
+    def embedded(self) -> int:
+        """Chunks with a vector (the rest are answerable by BM25 only, until the fill ends)."""
+        return self.count - len(self._pending)
+
+    @property
+    def dense_coverage(self) -> float:
+        """Share of chunks with a vector, in [0, 1] (1.0 for an empty index)."""
+        return self.embedded / self.count if self.count else 1.0
+
+    @property
+    def store(self) -> ChunkStore:
+        with self._lock:
+            if self._store is None:
+                if not (self.gen / "chunks.sqlite").is_file():
+                    raise UserError(f"The index in {self.gen} is from an older version; run 'chatbot ingest'.")
+                self._store = ChunkStore(self.gen)
+            return self._store
+
+    @property
     def collection(self):
         with self._lock:
             if self._collection is None:
                 try:
-                    client, name = generation_store(self.gen, self._collection_name, self.chroma_url)
+                    if self.chroma_url:
+                        client, name = generation_store(self.gen, self._collection_name, self.chroma_url)
+                    else:
+                        # Chroma rewrites its files when it opens them (HNSW lengths, SQLite), even to
+                        # read: each reader opens a private copy, so a served generation is never written.
+                        self._copy = reader_copy(self.gen)
+                        client, name = chroma_client(self._copy), self._collection_name
                     collection = client.get_collection(name, embedding_function=None)
                     stored = collection.count()
                 except Exception as e:
@@ -96,12 +165,12 @@ class IndexReader:
                         + ("check that the server runs, or " if self.chroma_url else "")
                         + "run 'chatbot ingest --rebuild'."
                     ) from e
-                if stored != self.count:  # never serve a store that disagrees with its manifest
+                if stored != self.embedded:  # never serve a store that disagrees with its manifest
                     raise UserError(
-                        f"The vector index in {self.gen} is damaged ({stored} vectors for {self.count} chunks); "
+                        f"The vector index in {self.gen} is damaged ({stored} vectors for {self.embedded} chunks); "
                         "run 'chatbot ingest --rebuild'."
                     )
-                self._collection = collection
+                self._collection, self._client = collection, client
             return self._collection
 
     def _lexical(self):
@@ -112,7 +181,8 @@ class IndexReader:
                 tokens = json.loads((self.gen / "tokens.json").read_text(encoding="utf-8"))
                 self._ids = tokens["ids"]
                 self._rows = {cid: row for row, cid in enumerate(self._ids)}
-                self._bm25 = bm25s.BM25.load(str(self.gen / "bm25"), load_corpus=False, show_progress=False) if self._ids else None
+                built = self._ids and (self.gen / "bm25").is_dir()  # not when no chunk has a token
+                self._bm25 = bm25s.BM25.load(str(self.gen / "bm25"), load_corpus=False, show_progress=False) if built else None
             return self._bm25
 
     def document_frequency(self, token: str) -> int:
@@ -130,7 +200,7 @@ class IndexReader:
         if self._compact is None:
             from .tokens import compact
 
-            docs = self.collection.get(include=["documents"])["documents"] if self.count else []
+            docs = self.store.texts() if self.count else []
             self._compact = "\n".join(compact(doc) for doc in docs)
         return self._compact
 
@@ -149,15 +219,17 @@ class IndexReader:
     def warm(self) -> None:
         """Open both channels now rather than on the first question."""
         self._lexical()
-        _ = self.collection
+        _ = self.store
+        if self.embedded:
+            _ = self.collection
 
     def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
-        """Top ``n`` chunks by cosine similarity to a unit ``vector``."""
-        if not self.count:
+        """Top ``n`` chunks by cosine similarity to a unit ``vector`` (among those with one)."""
+        if not self.embedded:
             return []
         result = self.collection.query(
             query_embeddings=[vector.tolist()],
-            n_results=min(n, self.count),
+            n_results=min(n, self.embedded),
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -182,19 +254,18 @@ class IndexReader:
                 scores += weight * bm25.get_scores(known)
         return LexicalScores(scores, self._ids, self._rows) if scores.any() else None
 
-    def fetch(self, ids: list[str], vector: np.ndarray | None = None) -> dict[str, tuple[StoredChunk, float]]:
-        """Chunks by id, each with its cosine similarity to ``vector`` (0.0 without one)."""
+    def fetch(self, ids: list[str], vector: np.ndarray | None = None) -> dict[str, tuple[StoredChunk, float | None]]:
+        """Chunks by id, each with its cosine similarity to ``vector`` (0.0 without one; None
+        for a chunk that has no vector yet)."""
         if not ids:
             return {}
-        include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
-        got = self.collection.get(ids=ids, include=include)
-        if vector is not None:
+        stored = self.store.get(ids)
+        similarities: dict[str, float | None] = {cid: (0.0 if vector is None else None) for cid in stored}
+        embedded = [cid for cid in stored if cid not in self._pending]
+        if vector is not None and embedded:
             import numpy as np
 
-            similarities = (np.asarray(got["embeddings"], dtype="float32") @ vector).tolist()  # (len(ids),)
-        else:
-            similarities = [0.0] * len(got["ids"])
-        return {
-            cid: (StoredChunk(cid, doc, meta), sim)
-            for cid, doc, meta, sim in zip(got["ids"], got["documents"], got["metadatas"], similarities)
-        }
+            got = self.collection.get(ids=embedded, include=["embeddings"])
+            cosines = (np.asarray(got["embeddings"], dtype="float32") @ vector).tolist()  # (len(embedded),)
+            similarities.update(zip(got["ids"], cosines))
+        return {cid: (StoredChunk(cid, text, meta), similarities[cid]) for cid, (text, meta) in stored.items()}

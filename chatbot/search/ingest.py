@@ -8,6 +8,14 @@ is new get embedded (ids are content-addressed, so a rename or a moved note cost
 update, not an embedding).  Everything lands in a new generation that becomes current in one
 atomic step (see ``generations.py``).
 
+Answerable first: the lexical side (chunk texts, BM25 tokens, the learned vocabulary) is
+committed as a generation before any model runs, with vectors taken from the cache
+(``vectors.py``) where the same text was embedded before; the remaining chunks are ``pending``.
+``fill`` then embeds them (one model pass per distinct text, batches sorted by length, every
+batch cached as it is done) and publishes the complete generation.  A generation less complete
+than the one being served is published as NEXT and served only once filled, so an edit never
+makes the served index worse; an interrupted fill is resumed by the next ingest.
+
 A file that cannot be read is reported and skipped; if it was indexed before, its previous
 notes stay in the index rather than vanish.  Following the folder as it changes: ``watch.py``.
 """
@@ -19,6 +27,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,9 +36,18 @@ from ..errors import CorpusError
 from ..notes.chunk import Chunk, chunk_notes
 from ..notes.load import PARSER_VERSION, SUPPORTED_SUFFIXES
 from ..notes.note import dedupe
-from .embed import GLOSS_WEIGHT, Embedder, collection_name, embed_documents, make_embedder
-from .generations import current_generation, index_root, read_manifest, write_json_atomic
-from .glossary import Glossary, embedding_glossary
+from .embed import Embedder, collection_name, make_embedder
+from .generations import (
+    current_generation,
+    dense_coverage,
+    index_root,
+    latest_generation,
+    prune_generations,
+    read_manifest,
+    write_json_atomic,
+)
+from .fill import dense_view, embed_into, fill, vector_cache, vectors_from_cache
+from .glossary import embedding_glossary
 from .scan import note_from_json, scan, under
 from .tokens import tokenize
 from .vocabulary import VERSION as VOCABULARY_VERSION
@@ -40,7 +58,8 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 log = logging.getLogger(__name__)
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: chunks.sqlite holds every chunk; vectors may be pending
+Echo = Callable[[str], None]
 
 
 @dataclass
@@ -60,8 +79,15 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_deleted: int = 0
     chunks_relabelled: int = 0
+    chunks_from_cache: int = 0  # vectors found already computed (vectors.py)
+    pending: int = 0  # chunks still without a vector when this report was made
+    model_texts: int = 0  # texts the fill here put through the model (the rest came from the cache)
+    served: bool = True  # the new generation is the one served (else NEXT, until filled)
     notes: int = 0
     chunks: int = 0
+    files_read: int = 0
+    megabytes: float = 0.0
+    answerable_s: float = 0.0  # seconds from start until the new generation could answer
     seconds: float = 0.0
 
     @property
@@ -78,8 +104,9 @@ class IngestReport:
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
             f"{self.unchanged} unchanged"
         )
+        cached = f" ({self.chunks_from_cache} vectors from the cache)" if self.chunks_from_cache else ""
         work = (
-            f"{self.chunks_embedded} chunks embedded, {self.chunks_deleted} deleted, "
+            f"{self.chunks_embedded} chunks added{cached}, {self.chunks_deleted} deleted, "
             f"{self.chunks_relabelled} relabelled"
             if self.index_changed
             else "index already up to date"
@@ -91,6 +118,8 @@ class IngestReport:
             lines.append(f"Re-embedded every chunk: {self.reembedded_all}.")
         if self.relearned:
             lines.append("Learned the notes' vocabulary again: its recipe changed (nothing re-embedded).")
+        if self.pending:
+            lines.append(f"{self.pending} chunks still need vectors: answers use BM25 for them until the fill ends.")
         lines += [f"Skipped: {message}" for message in self.skipped]
         lines += [f"Note: {message}" for message in self.notices]
         lines += [
@@ -126,29 +155,40 @@ def ingest(
     rebuild: bool = False,
     embedder: Embedder | None = None,
     progress: bool = False,
+    fill_now: bool = True,
+    echo: Echo | None = None,
+    wait: bool = False,
+    on_new_chunks: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    """Bring the index in line with ``paths`` (default: the corpus folder). See module doc."""
+    """Bring the index in line with ``paths`` (default: the corpus folder). See module doc.
+
+    ``fill_now``: embed the pending chunks here before returning (else leave them to ``fill``,
+    e.g. in a background process); ``echo`` gets a line when the new generation is answerable;
+    ``wait``: wait for another writer (a background fill) instead of failing;
+    ``on_new_chunks(n)``: called once the new chunks are known, before the lexical side is built
+    (the CLI starts the fill process then, so the model loads on the other core meanwhile).
+    """
     started = time.perf_counter()
     report = IngestReport()
     roots = [Path(p).expanduser() for p in (paths or [settings.corpus_dir])]
     collection = collection_name(settings.embedding_model)
     root_dir = index_root(settings.data_dir, collection)
-    gen = current_generation(root_dir)
-    old = {} if rebuild else read_manifest(gen)
+    if root_dir.is_dir():
+        prune_generations(root_dir, settings.chroma_url)  # what a killed ingest left, even if nothing changed
+    latest = latest_generation(root_dir)
+    old = {} if rebuild else read_manifest(latest)
     glossary = embedding_glossary(settings)
-    view = f"gloss{GLOSS_WEIGHT:g}-{glossary.signature}" if glossary is not None else "text"
+    view = dense_view(glossary)
+    if old and old.get("version") != MANIFEST_VERSION:
+        report.reembedded_all, old = "the index format changed (vectors are kept in a cache from now on)", {}
     reembed = bool(old) and old.get("dense_view") != view  # vectors of two recipes must not mix
     if reembed:
-        report.reembedded_all = "the dense view (gloss_embeddings, the glossary or the rendering weight) changed"
+        report.reembedded_all = "the dense view (gloss_embeddings or the glossary) changed"
+    fresh = rebuild or reembed or bool(report.reembedded_all)
     old_files: dict[str, Any] = old.get("files", {})
 
     report.reparsed = bool(old) and old.get("parser") != PARSER_VERSION
     files = scan(roots, old_files, int(settings.max_file_mb * 1e6), report, reparse=report.reparsed)
-    if embedder is None and (rebuild or reembed or report.added or report.changed):
-        # New text will need embedding: load torch + the model (seconds) in the background
-        # while chunking, opening Chroma and jieba run here.
-        embedder = make_embedder(settings)
-        threading.Thread(target=embedder.warm, daemon=True).start()
     for key, entry in old_files.items():
         if key not in files:
             if under(key, roots):
@@ -158,79 +198,97 @@ def ingest(
     # A named folder with no note files (and none indexed before: emptying one is a removal) is
     # probably a wrong path or the wrong folder: say so instead of a bare "up to date".
     report.empty = [r for r in report.empty if not any(under(k, [Path(r)]) for k in old_files)]
+    report.files_read = len(report.added) + len(report.changed) + (len(files) if report.reparsed else 0)
+    report.megabytes = sum(e["size"] for e in files.values()) / 1e6
+    # The notes' vocabulary is learned with every new generation; a new recipe learns it again.
+    report.relearned = bool(old) and old.get("vocabulary") != VOCABULARY_VERSION
+    chunking = [settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size]
+    if (not fresh and not report.reparsed and not report.relearned and old.get("chunking") == chunking
+            and files.keys() == old_files.keys() and all(files[k]["sha1"] == old_files[k]["sha1"] for k in files)):
+        # No note changed: the chunks are those of the manifest; skip parsing them out again.
+        report.notes, report.chunks = old.get("notes", 0), len(old.get("chunk_ids", []))
+        if files != old_files:  # only stat data changed (touched files): refresh the manifest in place
+            write_json_atomic(latest / "manifest.json", {**old, "files": files})
+        return _finish(report, settings, root_dir, started, embedder, progress, fill_now, wait, echo)
+
     notes = dedupe([note_from_json(n) for key in sorted(files) for n in files[key]["notes"]])
     if not notes:
         where = ", ".join(str(r) for r in roots)
         reason = "; ".join(report.skipped) or f"no {'/'.join(SUPPORTED_SUFFIXES)} files with text"
         raise CorpusError(f"No notes to index in {where} ({reason}); add notes there, the index is unchanged.")
-
-    chunks = {c.chunk_id: c for c in
-              chunk_notes(notes, settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size)}
+    chunks = {c.chunk_id: c for c in chunk_notes(notes, *chunking)}
     metas = {cid: c.metadata() for cid, c in chunks.items()}
     hashes = {cid: _meta_hash(m) for cid, m in metas.items()}
-    old_hashes: dict[str, str] = {} if reembed else old.get("chunk_meta", {})
+    old_hashes: dict[str, str] = {} if fresh else old.get("chunk_meta", {})
     to_add = [cid for cid in chunks if cid not in old_hashes]
     to_delete = [cid for cid in old_hashes if cid not in chunks]
     to_relabel = [cid for cid in chunks if cid in old_hashes and old_hashes[cid] != hashes[cid]]
     report.notes, report.chunks = len(notes), len(chunks)
     manifest = {
         "version": MANIFEST_VERSION, "files": files, "chunk_meta": hashes, "notes": len(notes), "dense_view": view,
-        "parser": PARSER_VERSION, "vocabulary": VOCABULARY_VERSION,
+        "parser": PARSER_VERSION, "vocabulary": VOCABULARY_VERSION, "chunking": chunking,
     }
-    # The notes' vocabulary is learned with every new generation; a new recipe learns it again.
-    report.relearned = bool(old) and old.get("vocabulary") != VOCABULARY_VERSION
-
-    if rebuild or reembed or to_add or to_delete or to_relabel or report.relearned:
-        embedder = embedder or make_embedder(settings)
-        writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=rebuild or reembed,
-                             chroma_url=settings.chroma_url)
+    # A few new chunks (an edited note) are embedded before the one commit: a second generation
+    # and a second process would cost more than the model does.
+    inline = len(to_add) <= settings.inline_embed_chunks
+    if to_add and not inline and on_new_chunks:
+        on_new_chunks(len(to_add))
+    elif to_add and (inline or fill_now) and embedder is None:
+        # Load the model (and Chroma) in the background while the lexical side is built.
+        embedder = make_embedder(settings)
+        threading.Thread(target=_warm, args=(embedder,), daemon=True).start()
+    if fresh or to_add or to_delete or to_relabel or report.relearned:
+        writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=fresh,
+                             chroma_url=settings.chroma_url, wait=wait)
+        cache = vector_cache(settings, glossary)
         try:
             writer.delete(to_delete)
             writer.update_metadata(to_relabel, [metas[cid] for cid in to_relabel])
-            _embed_and_add(writer, [chunks[cid] for cid in to_add], metas, embedder, glossary, settings, progress)
+            searches = [search_text(chunks[cid]) for cid in to_add]
+            writer.add_chunks(to_add, [chunks[cid].text for cid in to_add], [metas[cid] for cid in to_add],
+                              searches, [tokenize(t) for t in searches])
+            report.chunks_from_cache = vectors_from_cache(writer, to_add, cache, glossary)
+            if inline and writer.pending:
+                report.model_texts = embed_into(writer, writer.pending, embedder or make_embedder(settings), glossary,
+                                                cache, max(settings.embedding_batch_size * 8, 64))
             frequencies = writer.document_frequencies()
-            writer.write_vocabulary(learn_vocabulary((n.text for n in notes), lambda t: frequencies.get(t, 0)))
-            writer.commit(manifest)
+            writer.write_vocabulary(learn_vocabulary((n.text for n in notes), lambda t: frequencies.get(t, 0),
+                                                     settings.cache_dir))
+            current = read_manifest(current_generation(root_dir))
+            new_coverage = 1.0 - len(writer.pending) / max(len(chunks), 1)
+            report.served = not current or new_coverage >= dense_coverage(current)
+            writer.commit(manifest, serve=report.served)
         except BaseException:
             writer.abort()
             raise
+        finally:
+            cache.close()
         report.chunks_embedded, report.chunks_deleted, report.chunks_relabelled = (
             len(to_add),
             len(to_delete),
             len(to_relabel),
         )
-    elif gen is not None and (files != old_files or report.reparsed):
-        # Only stat data changed (touched files): refresh the manifest in place, atomically.
-        write_json_atomic(gen / "manifest.json", {**old, **manifest})
+    elif latest is not None:
+        write_json_atomic(latest / "manifest.json", {**old, **manifest})  # touched files, the chunking recorded
+    return _finish(report, settings, root_dir, started, embedder, progress, fill_now, wait, echo)
+
+
+def _warm(embedder: Embedder) -> None:
+    embedder.warm()
+    import chromadb  # noqa: F401  (two seconds of imports the vectors will need)
+
+
+def _finish(report: IngestReport, settings: Settings, root_dir: Path, started: float, embedder: Embedder | None,
+            progress: bool, fill_now: bool, wait: bool, echo: Echo | None) -> IngestReport:
+    """Say when the new generation became answerable, and fill in its vectors (``fill_now``)."""
+    report.answerable_s = time.perf_counter() - started
+    pending = read_manifest(latest_generation(root_dir)).get("pending", [])
+    if pending and report.served and echo:
+        echo(f"Answerable after {report.answerable_s:.1f} s (BM25 for all {report.chunks} chunks; "
+             f"vectors for {report.chunks - len(pending)}).")
+    report.pending = len(pending)
+    if pending and fill_now:
+        report.model_texts += fill(settings, embedder=embedder, progress=progress, wait=wait).embedded
+        report.pending, report.served = 0, True
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _embed_and_add(
-    writer: IndexWriter,
-    chunks: list[Chunk],
-    metas: dict[str, dict],
-    embedder: Embedder,
-    glossary: Glossary | None,
-    settings: Settings,
-    progress: bool,
-) -> None:
-    if not chunks:
-        return
-    from tqdm import tqdm
-
-    texts = [search_text(c) for c in chunks]
-    # Tokenise first: on a cold start this overlaps with the embedding model still loading.
-    tokens = [tokenize(t) for t in texts]
-    batch = max(settings.embedding_batch_size * 4, 64)
-    with tqdm(total=len(chunks), unit="chunk", desc="Embedding", disable=not progress, leave=False) as bar:
-        for start in range(0, len(chunks), batch):
-            part = chunks[start : start + batch]
-            writer.add(
-                ids=[c.chunk_id for c in part],
-                texts=[c.text for c in part],
-                metadatas=[metas[c.chunk_id] for c in part],
-                vectors=embed_documents(embedder, texts[start : start + batch], glossary),
-                tokens=tokens[start : start + batch],
-            )
-            bar.update(len(part))

@@ -18,7 +18,7 @@ the question is not embedded at all (``dense_gate``): same first passage, a frac
 The lexical query is the question's tokens plus glossary terms in the other language, so an
 English question can match Chinese notes offline.  The dense channel meets Chinese notes in
 English too: chunks carry the weighted mean vector of their text and its glossary rendering, and a
-Chinese question is embedded as its rendering (``embed.embed_documents``).
+Chinese question is embedded as its rendering (``embed.dense_text``).
 """
 
 from __future__ import annotations
@@ -190,6 +190,8 @@ class HybridRetriever(BaseRetriever):
         k = k or self.k
         mode = mode or self.mode
         weight = {"dense": 1.0, "lexical": 0.0}.get(mode, self.dense_weight(question))
+        if not self.index.embedded and mode == "hybrid":
+            weight = 0.0  # no vectors yet (answerable first, ``ingest``): BM25 alone, no model load
         cover_weight = self.coverage_weight if mode == "hybrid" else 0.0
         n = max(self.candidates, k)
 
@@ -212,11 +214,15 @@ class HybridRetriever(BaseRetriever):
                         cover[chunk.chunk_id] = coverage(terms, chunk.text)
             if scores is not None:  # BM25 scores of the dense candidates too
                 lexical.update(scores.of([cid for cid in dense if cid not in lexical]))
-            # Lexical-only candidates: their cosine from the stored vectors.
+            # Lexical-only candidates: their cosine from the stored vectors (None: none yet).
             lexical_only = [cid for cid in chunks if cid not in dense]
-            dense.update({cid: sim for cid, (_, sim) in self.index.fetch(lexical_only, vector).items()})
+            fetched = self.index.fetch(lexical_only, vector)
+            dense.update({cid: sim for cid, (_, sim) in fetched.items() if sim is not None})
+            unembedded = {cid for cid, (_, sim) in fetched.items() if sim is None}
+        else:
+            unembedded = set()
 
-        passages = _fuse(chunks, lexical, dense, cover, weight, cover_weight)
+        passages = _fuse(chunks, lexical, dense, cover, weight, cover_weight, unembedded)
         if self.code_weight < 1 and not asks_for_code(question):
             passages = _demote_code(passages, self.code_weight)
         return passages[:k]
@@ -229,12 +235,17 @@ def _fuse(
     cover: dict[str, float],
     weight: float,
     cover_weight: float = 0.0,
+    unembedded: set[str] | frozenset[str] = frozenset(),
 ) -> list[Passage]:
     """All candidates, best first:
-    [(1-w)·BM25/max(BM25) + w·min-max(cosine) + c·coverage] / (1 + c), in [0, 1]."""
+    [(1-w)·BM25/max(BM25) + w·min-max(cosine) + c·coverage] / (1 + c), in [0, 1].
+
+    A chunk without a vector yet (``unembedded``: the fill is still running) takes its BM25
+    share in place of the cosine, so it is neither favoured nor buried by the missing channel."""
     top = max(lexical.values(), default=0.0)
     lex_norm = {cid: s / top for cid, s in lexical.items()} if top > 0 else {}
     dense_norm = _scale(dense)
+    dense_norm.update({cid: lex_norm.get(cid, 0.0) for cid in unembedded})
     fused = [
         Passage(
             chunk_id=cid,

@@ -28,11 +28,13 @@ def watch(
     on_report: Callable[[IngestReport | Exception], None] = print,
     debounce_s: float = 1.0,
     embedder: Embedder | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> None:
     """Re-ingest whenever files under ``paths`` are created, modified, deleted or renamed.
 
     Runs until ``stop`` is set (or forever).  Bursts of events within ``debounce_s`` are
-    coalesced into one ingest; the embedding model stays loaded between runs.
+    coalesced into one ingest; the embedding model stays loaded between runs.  Each change is
+    answerable (published lexically, ``echo`` says when) before its vectors are filled in.
     """
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
@@ -59,7 +61,7 @@ def watch(
                 dirty.clear()
                 time.sleep(debounce_s)
             try:
-                on_report(ingest(settings, paths, embedder=embedder))
+                on_report(ingest(settings, paths, embedder=embedder, echo=echo))
             except CorpusError as e:
                 on_report(e)
     finally:

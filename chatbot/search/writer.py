@@ -4,6 +4,10 @@
 metadata updates and new chunks to the copy, rebuilds BM25 and only then points CURRENT at it
 (``generations.py``).  One writer per index at a time (a file lock); ``abort`` drops the copy.
 
+A chunk is added in two steps: ``add_chunks`` (text, metadata and BM25 tokens: answerable) and
+``add_vectors`` (its vector, in Chroma).  A generation may be published with chunks still
+``pending`` a vector; the next writer copies it and fills them in (``ingest.fill``).
+
 Left out: what to add or delete (``ingest.py`` decides).
 """
 
@@ -18,13 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+from .store import ChunkStore
 from .vocabulary import Learned
 from .generations import (
-    current_generation,
     drop_server_collection,
     generation_store,
     index_root,
+    latest_generation,
     prune_generations,
+    publish,
     release_client,
     write_json_atomic,
 )
@@ -37,41 +43,85 @@ class IndexWriter:
     """Builds the next generation from a copy of the current one; ``commit`` publishes it."""
 
     def __init__(self, data_dir: Path, collection: str, embedding_model: str, fresh: bool = False,
-                 chroma_url: str | None = None):
+                 chroma_url: str | None = None, wait: bool = False):
         self.root = index_root(data_dir, collection)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._lock_file = _acquire_writer_lock(self.root)
+        self._lock_file = _acquire_writer_lock(self.root, wait)
         self.chroma_url = chroma_url
         prune_generations(self.root, chroma_url)
         self._model = embedding_model
-        base = None if fresh else current_generation(self.root)
+        self._collection_name = collection
+        base = None if fresh else latest_generation(self.root)
+        self.base = base
         # Names sort by creation time; the pid lets prune_generations spot a killed writer.
         self.gen = self.root / f"gen-{time.time_ns():016x}-{os.getpid()}"
+        self.base_manifest: dict[str, Any] = {}
         if base is not None:
             ignore = ("*.tmp", "chroma") if chroma_url else ("*.tmp",)
             shutil.copytree(base, self.gen, ignore=shutil.ignore_patterns(*ignore))
             tokens = json.loads((self.gen / "tokens.json").read_text(encoding="utf-8"))
             self._tokens: dict[str, list[str]] = dict(zip(tokens["ids"], tokens["tokens"]))
+            self.base_manifest = json.loads((self.gen / "manifest.json").read_text(encoding="utf-8"))
+            (self.gen / "manifest.json").unlink()  # unfinished until commit writes its own
         else:
             self.gen.mkdir(parents=True)
             self._tokens = {}
-        self._client, self._name = generation_store(self.gen, collection, chroma_url)
-        self._collection = self._client.get_or_create_collection(
-            self._name, embedding_function=None, metadata={"hnsw:space": "cosine", "embedding_model": embedding_model}
-        )
-        if chroma_url and base is not None:  # the server copy of the current generation
-            _copy_collection(self._client.get_collection(f"{collection}-{base.name}", embedding_function=None),
-                             self._collection)
+        self._pending: set[str] = set(self.base_manifest.get("pending", []))
+        self._embedded = len(self._tokens) - len(self._pending)
+        self._lexical_changed = base is None
+        self._store = ChunkStore(self.gen, writable=True)
+        self._client = None
+        self._chroma = None
+
+    @property
+    def _collection(self):
+        """The generation's Chroma collection, opened on first use: a lexical-only generation
+        never imports Chroma (seconds saved before the first answer)."""
+        if self._chroma is None:
+            self._client, self._name = generation_store(self.gen, self._collection_name, self.chroma_url)
+            self._chroma = self._client.get_or_create_collection(
+                self._name, embedding_function=None,
+                metadata={"hnsw:space": "cosine", "embedding_model": self._model},
+            )
+            if self.chroma_url and self.base is not None and self._embedded:  # the server copy of the base
+                _copy_collection(
+                    self._client.get_collection(f"{self._collection_name}-{self.base.name}", embedding_function=None),
+                    self._chroma,
+                )
+        return self._chroma
+
+    @property
+    def pending(self) -> list[str]:
+        """Chunks of this generation without a vector yet, in id order."""
+        return sorted(self._pending)
 
     def delete(self, ids: list[str]) -> None:
-        for start in range(0, len(ids), 5000):
-            self._collection.delete(ids=ids[start : start + 5000])
+        embedded = [cid for cid in ids if cid in self._tokens and cid not in self._pending]
+        for start in range(0, len(embedded), 5000):
+            self._collection.delete(ids=embedded[start : start + 5000])
+        self._store.delete(ids)
         for cid in ids:
             self._tokens.pop(cid, None)
+            self._pending.discard(cid)
+        self._lexical_changed |= bool(ids)
 
-    def add(self, ids: list[str], texts: list[str], metadatas: list[dict], vectors: np.ndarray, tokens: list[list[str]]):
-        self._collection.upsert(ids=ids, documents=texts, metadatas=metadatas, embeddings=vectors.tolist())
+    def add_chunks(self, ids: list[str], texts: list[str], metadatas: list[dict], searches: list[str],
+                   tokens: list[list[str]]) -> None:
+        """New chunks, answerable by BM25 once committed; each pending until ``add_vectors``."""
+        self._store.put(ids, texts, metadatas, searches)
         self._tokens.update(zip(ids, tokens))
+        self._pending.update(ids)
+        self._lexical_changed |= bool(ids)
+
+    def stored(self, ids: list[str]) -> dict[str, tuple[str, dict, str]]:
+        """(text, metadata, search text) of chunks in this generation."""
+        searches = self._store.search_texts(ids)
+        return {cid: (text, meta, searches[cid]) for cid, (text, meta) in self._store.get(ids).items()}
+
+    def add_vectors(self, ids: list[str], texts: list[str], metadatas: list[dict], vectors: np.ndarray) -> None:
+        """Vectors of chunks added before (here or in an earlier generation)."""
+        self._collection.upsert(ids=ids, documents=texts, metadatas=metadatas, embeddings=vectors.tolist())
+        self._pending.difference_update(ids)
 
     def document_frequencies(self) -> Counter:
         """BM25 token -> number of chunks holding it, over the generation being built."""
@@ -82,44 +132,55 @@ class IndexWriter:
         learned.save(self.gen)
 
     def update_metadata(self, ids: list[str], metadatas: list[dict]) -> None:
-        if ids:
-            self._collection.update(ids=ids, metadatas=metadatas)
+        if not ids:
+            return
+        self._store.update_metadata(ids, metadatas)
+        embedded = [(cid, meta) for cid, meta in zip(ids, metadatas) if cid in self._tokens and cid not in self._pending]
+        if embedded:
+            self._collection.update(ids=[cid for cid, _ in embedded], metadatas=[meta for _, meta in embedded])
 
-    def commit(self, manifest: dict[str, Any]) -> Path:
-        """Rebuild BM25, write the manifest, then atomically make this generation current."""
-        import bm25s
-
+    def commit(self, manifest: dict[str, Any], serve: bool = True) -> Path:
+        """Rebuild BM25 (when chunks came or went), write the manifest, then atomically make
+        this generation current (``serve``), or the next one, kept until its vectors are filled
+        in (``generations.publish``)."""
         ids = list(self._tokens)
-        write_json_atomic(self.gen / "tokens.json", {"ids": ids, "tokens": [self._tokens[i] for i in ids]})
-        shutil.rmtree(self.gen / "bm25", ignore_errors=True)
-        if ids:
-            bm25 = bm25s.BM25()
-            bm25.index([self._tokens[i] for i in ids], show_progress=False)
-            bm25.save(str(self.gen / "bm25"))
-        release_client(self._client)
-        write_json_atomic(self.gen / "manifest.json", {**manifest, "embedding_model": self._model, "chunk_ids": ids})
-        tmp = self.root / "CURRENT.tmp"
-        tmp.write_text(self.gen.name, encoding="utf-8")
-        os.replace(tmp, self.root / "CURRENT")  # the one atomic step that publishes the index
+        if self._lexical_changed or not (self.gen / "tokens.json").is_file():
+            import bm25s
+
+            write_json_atomic(self.gen / "tokens.json", {"ids": ids, "tokens": [self._tokens[i] for i in ids]})
+            shutil.rmtree(self.gen / "bm25", ignore_errors=True)
+            if any(self._tokens[i] for i in ids):  # bm25s cannot index chunks with no token at all
+                bm25 = bm25s.BM25()
+                bm25.index([self._tokens[i] for i in ids], show_progress=False)
+                bm25.save(str(self.gen / "bm25"))
+        self._store.close()
+        if self._client is not None:
+            release_client(self._client)
+        write_json_atomic(self.gen / "manifest.json", {**manifest, "embedding_model": self._model,
+                                                       "chunk_ids": ids, "pending": self.pending})
+        publish(self.root, self.gen, serve)
         prune_generations(self.root, self.chroma_url)
         self._lock_file.close()
         return self.gen
 
     def abort(self) -> None:
-        release_client(self._client)
-        if self.chroma_url:
+        self._store.close()
+        if self._client is not None:
+            release_client(self._client)
+        if self.chroma_url and self._client is not None:
             drop_server_collection(self._client, self._name)
         shutil.rmtree(self.gen, ignore_errors=True)
         self._lock_file.close()
 
 
-def _acquire_writer_lock(root: Path):
-    """One writer per index: a second ingest fails fast instead of racing the first."""
+def _acquire_writer_lock(root: Path, wait: bool = False):
+    """One writer per index: a second ingest fails fast instead of racing the first (``wait``:
+    it waits its turn, e.g. behind a fill running in the background)."""
     import fcntl
 
     handle = open(root / "ingest.lock", "w")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError as e:
         handle.close()
         raise UserError("Another 'chatbot ingest' is updating this index; wait for it to finish.") from e

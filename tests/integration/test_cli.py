@@ -51,6 +51,41 @@ def indexed_env(tmp_path_factory):
     return env
 
 
+def _generation_files(data_dir: str) -> dict[str, tuple[int, int]]:
+    from pathlib import Path
+
+    indexes = Path(data_dir, "indexes")
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in indexes.glob("*/gen-*/**/*") if p.is_file()}  # the generations' own files
+
+
+def test_reads_write_nothing_into_the_served_generation(indexed_env):
+    before = _generation_files(indexed_env["NOTES_CHAT_DATA_DIR"])
+    asked = run("ask", "--json", "梯度检查点是怎么节省显存的？", env=indexed_env)
+    retrieved = run("retrieve", "--json", "What does LoRA train?", env=indexed_env)
+    assert asked.returncode == retrieved.returncode == 0, asked.stderr + retrieved.stderr
+    assert json.loads(asked.stdout)["dense_coverage"] == json.loads(retrieved.stdout)["dense_coverage"] == 1.0
+    assert _generation_files(indexed_env["NOTES_CHAT_DATA_DIR"]) == before
+
+
+def test_a_large_ingest_is_answerable_while_a_background_process_embeds(tmp_path):
+    corpus = tmp_path / "notes"
+    corpus.mkdir()
+    for i in range(40):
+        (corpus / f"n{i}.md").write_text(f"# 笔记{i}\n\n第{i}条：剪枝的第{i}个要点。\n\n## 细节\n\n蒸馏温度设为{i}。\n",
+                                          encoding="utf-8")
+    env = {"NOTES_CHAT_DATA_DIR": str(tmp_path / "data"), "NOTES_CHAT_CORPUS_DIR": str(corpus),
+           "NOTES_CHAT_BACKGROUND_FILL_CHUNKS": "10", "NOTES_CHAT_INLINE_EMBED_CHUNKS": "0"}
+    started = run("ingest", "-q", env=env)
+    assert started.returncode == 0, started.stderr
+    assert "Answerable after" in started.stdout and "in the background" in started.stdout
+    answered = json.loads(run("retrieve", "--json", "蒸馏温度设为7", env=env).stdout)
+    assert "蒸馏温度设为7" in answered["retrieved"][0]["text"]  # by BM25, whatever the fill has done
+    waited = run("ingest", "--wait", "-q", env=env)  # waits for the background fill
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(run("retrieve", "--json", "蒸馏温度", env=env).stdout)["dense_coverage"] == 1.0
+
+
 def test_unchanged_reingest_says_so(indexed_env):
     result = run("ingest", "-q", env=indexed_env)
     assert result.returncode == 0 and "index already up to date" in result.stdout

@@ -15,13 +15,19 @@ from chatbot.search.retrieve import HybridRetriever, check_question
 class FakeIndex:
     """Dense similarities and BM25 scores are fixed per chunk id, whatever the question."""
 
-    def __init__(self, dense: dict[str, float], lexical: dict[str, float], texts: dict[str, str] | None = None):
+    def __init__(self, dense: dict[str, float], lexical: dict[str, float], texts: dict[str, str] | None = None,
+                 pending: set[str] = frozenset()):
         self.dense, self.lexical, self.texts = dense, lexical, texts or {}
+        self.pending = pending  # chunks without a vector yet: no cosine
         self.lexical_queries: list = []
 
     @property
     def count(self) -> int:
         return len(set(self.dense) | set(self.lexical))
+
+    @property
+    def embedded(self) -> int:
+        return self.count - len(self.pending)
 
     def document_frequency(self, token: str) -> int:
         return sum(token in self._chunk(cid).text.lower() for cid in set(self.dense) | set(self.lexical))
@@ -30,7 +36,7 @@ class FakeIndex:
         return StoredChunk(cid, self.texts.get(cid, f"text of {cid}"), {"note_id": cid, "source": f"{cid}.txt"})
 
     def dense_search(self, vector, n):
-        ranked = sorted(self.dense.items(), key=lambda kv: -kv[1])[:n]
+        ranked = sorted(((c, s) for c, s in self.dense.items() if c not in self.pending), key=lambda kv: -kv[1])[:n]
         return [(self._chunk(cid), s) for cid, s in ranked]
 
     def lexical_search(self, queries):
@@ -41,7 +47,12 @@ class FakeIndex:
         return LexicalScores(np.array([self.lexical[c] for c in ids], dtype="float32"), ids, {c: i for i, c in enumerate(ids)})
 
     def fetch(self, ids, vector=None):
-        return {cid: (self._chunk(cid), self.dense.get(cid, 0.0) if vector is not None else 0.0) for cid in ids}
+        def similarity(cid):
+            if vector is None:
+                return 0.0
+            return None if cid in self.pending else self.dense.get(cid, 0.0)
+
+        return {cid: (self._chunk(cid), similarity(cid)) for cid in ids}
 
 
 class ConstantEmbedder:
@@ -91,6 +102,24 @@ def test_every_candidate_gets_both_scores():
         "c": (0.60, 0.5),
     }
     assert all(0.0 <= p.score <= 1.0 for p in passages)
+
+
+def test_before_any_vector_exists_the_question_is_not_embedded():
+    index = FakeIndex(**INDEX, pending={"a", "b", "c"})
+    retriever = _retriever(index, dense_weight_en=1.0)
+    passages = retriever.search("memory")
+    assert retriever.embedder.calls == 0
+    assert [p.chunk_id for p in passages] == ["a", "b", "c"]  # BM25 order, whatever the dense weight
+
+
+def test_a_chunk_without_a_vector_takes_its_bm25_share_for_the_cosine():
+    # b has no vector yet: with dense weight 0.5 it scores (8/9 + 8/9) / 2, as if the channels agreed;
+    # with 0.0 for the missing cosine it would drop below c.
+    index = FakeIndex(dense={"a": 0.10, "b": 0.0, "c": 0.60}, lexical={"a": 9.0, "b": 8.0, "c": 0.5}, pending={"b"})
+    passages = {p.chunk_id: p for p in _retriever(index, dense_weight_en=0.5, coverage_weight=0.0).search("memory")}
+    assert passages["b"].dense == 0.0
+    assert passages["b"].score == pytest.approx(8 / 9, abs=1e-5)
+    assert passages["b"].score > passages["c"].score
 
 
 def test_glossary_expansion_is_a_separately_weighted_group():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -14,18 +15,49 @@ from . import main, settings_of
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--rebuild", is_flag=True, help="Re-embed everything into a fresh index.")
+@click.option("--rebuild", is_flag=True, help="Build a fresh index (vectors already computed come from the cache).")
 @click.option("--watch", is_flag=True, help="Keep running and re-index when files change.")
+@click.option("--wait", is_flag=True, help="Return only once every chunk has its vector (for scripts and CI).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bool, quiet: bool) -> None:
-    """Index the notes folder (or PATHS): add new, re-embed changed, drop deleted files."""
+def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bool, wait: bool, quiet: bool) -> None:
+    """Index the notes folder (or PATHS): add new, re-embed changed, drop deleted files.
+
+    The notes are answerable (by BM25) as soon as they are read; vectors are filled in next,
+    here for a few hundred chunks, else in a background process (see --wait)."""
+    from ...search import fill as filling
     from ...search import ingest as ingesting
     from ...search import watch as watching
 
     settings = settings_of(ctx)
-    report = ingesting.ingest(settings, list(paths) or None, rebuild=rebuild, progress=not quiet)
+    started = time.perf_counter()
+    helper: list[_FillProcess] = []
+
+    def start_fill(new_chunks: int) -> None:
+        # The fill runs in its own process from now on: torch and the model load on the other
+        # core while this one builds the lexical side; it starts embedding once that is published.
+        try:
+            helper.append(_FillProcess(settings, foreground=wait or watch or new_chunks <= settings.background_fill_chunks))
+        except OSError:  # no new process allowed (e.g. a sandbox): this one fills after publishing
+            pass
+
+    try:
+        report = ingesting.ingest(settings, list(paths) or None, rebuild=rebuild, progress=not quiet,
+                                  fill_now=False, echo=click.echo, wait=wait, on_new_chunks=start_fill)
+    finally:
+        for process in helper:
+            process.go()  # published, or failed: the fill finds what is pending either way
     click.echo(report.summary())
+    if helper and helper[0].foreground:
+        if helper[0].wait() == 0:
+            click.echo(f"Fully embedded after {time.perf_counter() - started:.1f} s.")
+    elif report.pending and helper:
+        click.echo(f"Embedding {report.pending} chunks in the background (pid {helper[0].pid}, log "
+                   f"{helper[0].log}); 'chatbot ingest --wait' waits for it.")
+    elif report.pending or (wait and filling.fill_running(settings)):
+        click.echo("Waiting for the fill to finish…" if filling.fill_running(settings) else "Embedding…")
+        filling.fill(settings, progress=not quiet, wait=True)  # left by an interrupted fill
+        click.echo(f"Fully embedded after {time.perf_counter() - started:.1f} s.")
     if watch:
         click.echo("Watching for changes; press Ctrl+C to stop.")
 
@@ -35,9 +67,67 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bo
             elif result.index_changed or result.problems:
                 click.echo(result.summary())
 
-        watching.watch(settings, list(paths) or None, on_report=show)
+        watching.watch(settings, list(paths) or None, on_report=show, echo=click.echo)
     elif report.problems:
         sys.exit(1)
+
+
+class _FillProcess:
+    """``chatbot fill`` in a process of its own: it loads the model at once and embeds the
+    pending chunks once ``go`` is called.  In the foreground it shares this terminal and is
+    waited for; in the background it outlives this command and logs to a file."""
+
+    def __init__(self, settings, foreground: bool):
+        import subprocess
+
+        from ...search.embed import collection_name
+        from ...search.generations import index_root
+
+        root = index_root(settings.data_dir, collection_name(settings.embedding_model))
+        root.mkdir(parents=True, exist_ok=True)
+        config = root / "fill-settings.json"
+        config.write_text(settings.model_dump_json(), encoding="utf-8")
+        self.foreground, self.log = foreground, root / "fill.log"
+        out = None if foreground else open(self.log, "w", encoding="utf-8")
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "chatbot.apps.cli", "fill", "--settings-json", str(config)],
+            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT if out else None,
+            start_new_session=not foreground,
+        )
+        if out is not None:
+            out.close()
+        self.pid = self._child.pid
+
+    def go(self) -> None:
+        """The lexical side is published (or the ingest failed): start embedding."""
+        if self._child.stdin and not self._child.stdin.closed:
+            self._child.stdin.close()
+
+    def wait(self) -> int:
+        try:
+            return self._child.wait()
+        except KeyboardInterrupt:
+            self._child.terminate()
+            raise
+
+
+@main.command(hidden=True)
+@click.option("--settings-json", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+def fill(settings_json: Path) -> None:
+    """Embed the chunks an ingest left pending (started by 'chatbot ingest' in the background)."""
+    from ...search import fill as filling
+    from ...search.embed import make_embedder
+    from ...settings import load_settings
+
+    settings = load_settings(**json.loads(settings_json.read_text(encoding="utf-8")))
+    embedder = make_embedder(settings)
+    embedder.warm()  # while the ingest that started us builds the lexical side
+    import chromadb  # noqa: F401  (seconds of imports, also done before we are needed)
+    sys.stdin.read()  # it closes our stdin once that is published (or it ended)
+    filled = filling.fill(settings, embedder=embedder, progress=sys.stderr.isatty(), wait=True)
+    if filled.chunks:
+        click.echo(f"Embedded {filled.chunks} chunks ({filled.embedded} texts through the model) in "
+                   f"{filled.seconds:.1f} s, {filled.chunks_per_s:.1f} chunks/s.")
 
 
 @main.command()
@@ -61,6 +151,7 @@ def retrieve(ctx, question: str | None, k: int | None, as_json: bool, questions:
         if as_json:
             record = {
                 "question": q,
+                "dense_coverage": round(retriever.index.dense_coverage, 4),
                 "retrieved": [
                     {"rank": rank, "text": p.text, "source": p.source, "note_id": p.note_id, "score": p.score}
                     for rank, p in enumerate(passages, start=1)
@@ -69,6 +160,9 @@ def retrieve(ctx, question: str | None, k: int | None, as_json: bool, questions:
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
             click.echo(f"Q: {q}")
+            if retriever.index.dense_coverage < 1:
+                click.echo(f"(vectors for {retriever.index.dense_coverage:.0%} of the chunks so far: "
+                           "the rest are found by BM25 alone)")
             for rank, p in enumerate(passages, start=1):
                 where = p.sources[0] if p.sources else p.source
                 click.echo(f"[{rank}] {p.score:.3f}  {where}  {p.metadata.get('title', '')}")

@@ -108,6 +108,24 @@ def bench_generation(ctx, model_path: Path | None, runs: int, max_tokens: int, o
     write_json(out, results)
 
 
+@bench.command("ingest")
+@click.option("--notes", "notes", multiple=True, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A notes folder (repeat for several; copied, never changed).")
+@click.option("--questions", "questions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSONL question set; its first answerable question checks the first answers.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench-ingest.json"),
+              show_default=True)
+@click.pass_context
+def bench_ingest(ctx, notes: tuple[Path, ...], questions: tuple[Path, ...], out: Path) -> None:
+    """Time to answerable, to fully embedded (against one raw model pass), re-ingests and memory."""
+    from ...measure.bench_ingest import format_ingest_bench, run_ingest_bench, write_report
+
+    results = run_ingest_bench(settings_of(ctx), list(notes), list(questions), echo=click.echo)
+    click.echo(format_ingest_bench(results))
+    write_report(results, out)
+    click.echo(f"Written to {out}")
+
+
 @bench.command("load")
 @click.option("--users", type=click.IntRange(1, 200), default=20, show_default=True)
 @click.option("--seconds", type=click.FloatRange(1, 3600), default=120, show_default=True)
