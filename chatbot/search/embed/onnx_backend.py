@@ -70,7 +70,8 @@ def export(path: str, target: Path) -> None:
 
     model = SentenceTransformer(path, device="cpu")
     transformer = model[0].auto_model.eval()
-    names = list(model.tokenize(["a b"]).keys())  # the inputs the model's tokenizer gives it
+    tokenize = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
+    names = [n for n in tokenize(["a b"]) if n in ("input_ids", "attention_mask", "token_type_ids")]
 
     class Wrapped(torch.nn.Module):  # keyword inputs: forward()'s positional order moves between versions
         def __init__(self) -> None:
