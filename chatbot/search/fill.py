@@ -22,7 +22,7 @@ from .embed import Embedder, collection_name, dense_text, make_embedder
 from .generations import index_root, latest_generation, pid_alive, read_manifest, write_json_atomic
 from .glossary import Glossary, embedding_glossary
 from .vectors import VectorCache
-from .writer import IndexWriter
+from .writer import IndexWriter, wait_for_writer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,6 +62,11 @@ def fill_status(settings: Settings) -> dict[str, Any] | None:
 
 def fill_running(settings: Settings) -> bool:
     return fill_status(settings) is not None
+
+
+def fill_batch(settings: Settings) -> int:
+    """Chunks per fill batch: what is cached (and lost to a kill) at a time."""
+    return max(settings.embedding_batch_size * 8, 64)
 
 
 def vector_cache(settings: Settings, glossary: Glossary | None) -> VectorCache:
@@ -139,7 +144,9 @@ def fill(
     report = FillReport()
     collection = collection_name(settings.embedding_model)
     root_dir = index_root(settings.data_dir, collection)
-    if not read_manifest(latest_generation(root_dir)).get("pending") and not wait:
+    if wait and not read_manifest(latest_generation(root_dir)).get("pending"):
+        wait_for_writer(root_dir)  # a fill running elsewhere: its result is what we wait for
+    if not read_manifest(latest_generation(root_dir)).get("pending"):
         return report
     writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, chroma_url=settings.chroma_url,
                          wait=wait)
@@ -151,7 +158,7 @@ def fill(
     cache = vector_cache(settings, glossary)
     try:
         report.embedded = embed_into(writer, pending, embedder or make_embedder(settings), glossary, cache,
-                                     max(settings.embedding_batch_size * 8, 64), progress, root_dir / FILL_STATUS)
+                                     fill_batch(settings), progress, root_dir / FILL_STATUS)
         writer.commit({**writer.base_manifest}, serve=True)
     except BaseException:
         writer.abort()

@@ -24,6 +24,7 @@ from ..errors import IndexMissingError, UserError
 from .generations import (
     chroma_client,
     current_generation,
+    dense_coverage,
     generation_store,
     index_root,
     lease,
@@ -133,7 +134,7 @@ class IndexReader:
     @property
     def dense_coverage(self) -> float:
         """Share of chunks with a vector, in [0, 1] (1.0 for an empty index)."""
-        return self.embedded / self.count if self.count else 1.0
+        return dense_coverage(self.manifest)
 
     @property
     def store(self) -> ChunkStore:

@@ -46,7 +46,7 @@ from .generations import (
     read_manifest,
     write_json_atomic,
 )
-from .fill import dense_view, embed_into, fill, vector_cache, vectors_from_cache
+from .fill import dense_view, embed_into, fill, fill_batch, vector_cache, vectors_from_cache
 from .glossary import embedding_glossary
 from .scan import note_from_json, scan, under
 from .tokens import tokenize
@@ -248,9 +248,10 @@ def ingest(
             writer.add_chunks(to_add, [chunks[cid].text for cid in to_add], [metas[cid] for cid in to_add],
                               searches, [tokenize(t) for t in searches])
             report.chunks_from_cache = vectors_from_cache(writer, to_add, cache, glossary)
-            if inline and writer.pending:
-                report.model_texts = embed_into(writer, writer.pending, embedder or make_embedder(settings), glossary,
-                                                cache, max(settings.embedding_batch_size * 8, 64))
+            waiting = set(writer.pending)  # (a fill left unfinished keeps its chunks for the fill)
+            if inline and (new := [cid for cid in to_add if cid in waiting]):
+                report.model_texts = embed_into(writer, new, embedder or make_embedder(settings), glossary, cache,
+                                                fill_batch(settings))
             frequencies = writer.document_frequencies()
             writer.write_vocabulary(learn_vocabulary((n.text for n in notes), lambda t: frequencies.get(t, 0),
                                                      settings.cache_dir))

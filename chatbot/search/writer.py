@@ -173,6 +173,12 @@ class IndexWriter:
         self._lock_file.close()
 
 
+def wait_for_writer(root: Path) -> None:
+    """Return once no writer holds this index (without becoming one)."""
+    if root.is_dir():
+        _acquire_writer_lock(root, wait=True).close()
+
+
 def _acquire_writer_lock(root: Path, wait: bool = False):
     """One writer per index: a second ingest fails fast instead of racing the first (``wait``:
     it waits its turn, e.g. behind a fill running in the background)."""

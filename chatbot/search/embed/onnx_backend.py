@@ -104,6 +104,7 @@ class OnnxEmbedder:
         self._threads = threads
         self._max_tokens = max_tokens
         self._fallback = fallback  # an embedder to use if the export cannot be made
+        self._fallback_used = False
         self._session = None
         self._lock = threading.Lock()
 
@@ -122,8 +123,6 @@ class OnnxEmbedder:
                 log.warning("ONNX export of %s failed; embedding with torch", self.name, exc_info=True)
                 self._fallback_used = True
             return self._session
-
-    _fallback_used = False
 
     def _open(self) -> None:
         import onnxruntime as ort
