@@ -111,6 +111,13 @@ def _cached_vectors(root_index: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
 
 
+def _note_files(root: Path) -> list[Path]:
+    """The note files under ``root`` the ingest reads (Markdown, text, PDF), in order."""
+    from ..notes.load import find_files
+
+    return sorted(find_files(root))
+
+
 def _first_evidence(questions: list[Path]) -> list[dict[str, Any]]:
     """One answerable question per question file (its first with evidence)."""
     from .evaluate import read_questions
@@ -190,12 +197,12 @@ def run_ingest_bench(settings: Settings, notes: list[Path], questions: list[Path
 
         echo("Unchanged re-ingest…")
         results["unchanged_s"] = round(_Run(bench_settings, roots, root_index).seconds, 2)
-        edited = sorted(p for p in roots[0].rglob("*.md"))[0]
+        edited = _note_files(roots[0])[0]
         with open(edited, "a", encoding="utf-8") as f:
             f.write("\n\n## Bench edit\n\nA paragraph added by the ingest bench to time one edited file.\n")
         echo(f"One edited file ({edited.name})…")
         results["edited_s"] = round(_Run(bench_settings, roots, root_index).seconds, 2)
-        renamed = sorted(p for p in roots[-1].rglob("*.md"))[-1]
+        renamed = _note_files(roots[-1])[-1]
         before = _cached_vectors(root_index)
         renamed.rename(renamed.with_name("renamed-" + renamed.name))
         echo(f"One renamed file ({renamed.name})…")
