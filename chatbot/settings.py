@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     max_tokens: int = Field(384, ge=16, description="Most tokens the model may generate per answer.")
     seed: int = Field(0, description="Sampling seed, so answers are reproducible.")
     answer_passages: int = Field(5, ge=1, le=20, description="Passages given to the model (fewer if the context is short).")
+    prompt_tokens: int = Field(
+        600, ge=128,
+        description="Target size of an answer prompt in tokens: passages are cut to their best sentences, then the "
+                    "lowest-ranked dropped, to fit (a small model on a CPU evaluates ~50 prompt tokens/s).",
+    )
+    passage_chars: int = Field(360, ge=40, description="Longest excerpt of one passage shown to the model, in characters.")
     extract_sentences: int = Field(5, ge=1, le=10, description="Most sentences in an extractive answer.")
     decline_support: float = Field(
         0.15, ge=0, le=1, description="Decline when no top passage covers this share of the question's terms."

@@ -88,6 +88,9 @@ class CheckedAnswer:
     citations: list[Citation]
     uncited: list[str]  # sentences without a citation
     removed: list[str]  # what was removed and why, e.g. "[7]: no such passage"
+    unsupported: list[str] = field(default_factory=list)  # sentences whose numbers/names no passage states
+    sentences: int = 0  # sentences with words (the decline sentence excepted)
+    recited: int = 0  # citations moved to (or added for) the passage that states the sentence's claims
 
 
 def _terms(sentence: str, glossary: Glossary | None) -> set[str]:
@@ -115,6 +118,44 @@ def best_span(sentence: str, passage_text: str, glossary: Glossary | None) -> tu
     return best
 
 
+@dataclass
+class _Sentence:
+    clean: str  # the sentence without its markers
+    end: int  # where a citation added for it goes (before its closing punctuation)
+    cited: list[int] = field(default_factory=list)  # passage numbers (1-based) kept so far
+    markers: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of its markers in the answer
+
+
+def _parse(text: str) -> tuple[list[_Sentence], list[tuple[int, int, _Sentence, list[int]]]]:
+    """Sentences with words, and every marker as (start, end, the sentence it cites for, numbers).
+    Markers before a sentence's first word were written after the previous one's full stop
+    ("…水涨船高。[1]例如…"): they cite the previous sentence."""
+    sentences: list[_Sentence] = []
+    markers: list[tuple[int, int, _Sentence, list[int]]] = []
+    orphans: list[tuple[int, int, list[int]]] = []  # markers before any sentence with words
+    for start, end in sentence_spans(text):
+        piece = text[start:end]
+        clean = _SPACED_MARKER_RE.sub("", piece).strip()
+        lead = _LEADING_RE.match(piece)
+        lead_end = lead.end() if lead else 0
+        own = _Sentence(clean, start + len(piece.rstrip("。.!?！？;；")))
+        has_words = any(ch.isalnum() for ch in clean)
+        for marker in MARKER_RE.finditer(piece):
+            numbers = [int(x) for x in re.split(r"\s*[,，、]\s*", marker.group(1))]
+            a, b = start + marker.start(), start + marker.end()
+            target = sentences[-1] if marker.start() < lead_end and sentences else own if has_words else None
+            if target is None:
+                orphans.append((a, b, numbers))
+            else:
+                markers.append((a, b, target, numbers))
+        if has_words:
+            sentences.append(own)
+    # A marker with no sentence to cite for is judged against the first one (none: it shares nothing).
+    for a, b, numbers in orphans:
+        markers.append((a, b, sentences[0] if sentences else _Sentence("", a), numbers))
+    return sentences, markers
+
+
 def check_citations(
     answer: str,
     passages: Sequence[Passage],
@@ -128,56 +169,74 @@ def check_citations(
     ``spans`` gives known supporting spans by original passage number (extractive answers);
     ``exempt`` lists sentences that need no citation (the decline sentence).
     """
-    text = answer
-    renumber: dict[int, int] = {}
-    found_spans: dict[int, tuple[int, int] | None] = {}
-    removed: list[str] = []
-    uncited: list[str] = []
-    replacements: list[tuple[int, int, str]] = []
+    from .claims import claims_of, missing, passage_form
 
-    def judge(marker: re.Match, offset: int, sentence: str) -> list[int]:
-        """New numbers kept for one marker cited by ``sentence``; records the replacement."""
+    text = answer
+    forms = [passage_form(p) for p in passages]
+    removed: list[str] = []
+    sentences, markers = _parse(text)
+    kept_at: dict[tuple[int, int], list[int]] = {}
+    for a, b, sentence, numbers in markers:
         kept = []
-        for number in (int(x) for x in re.split(r"\s*[,，、]\s*", marker.group(1))):
+        for number in numbers:
             if not 1 <= number <= len(passages):
                 removed.append(f"[{number}]: no such passage")
-                continue
-            passage = passages[number - 1]
-            if not supports(sentence, passage.text, glossary):
+            elif not supports(sentence.clean, passages[number - 1].text, glossary):
                 removed.append(f"[{number}]: shares nothing with its sentence")
-                continue
-            if number not in renumber:
-                renumber[number] = len(renumber) + 1
-                found_spans[number] = (spans or {}).get(number) or best_span(sentence, passage.text, glossary)
-            kept.append(renumber[number])
-        replacements.append((offset + marker.start(), offset + marker.end(), "".join(f"[{k}]" for k in dict.fromkeys(kept))))
-        return kept
-
-    previous = ""
-    for start, end in sentence_spans(text):
-        sentence = text[start:end]
-        clean = _SPACED_MARKER_RE.sub("", sentence).strip()
-        # Markers before a sentence's first word were written after the previous one's full stop
-        # ("…水涨船高。[1]例如…"): they cite the previous sentence.
-        lead = _LEADING_RE.match(sentence)
-        lead_end = lead.end() if lead else 0
-        kept_lead: list[int] = []
-        kept_own: list[int] = []
-        for marker in MARKER_RE.finditer(sentence):
-            if marker.start() < lead_end and previous:
-                kept_lead += judge(marker, start, previous)
             else:
-                kept_own += judge(marker, start, clean)
-        if kept_lead and uncited and uncited[-1] == previous:
-            uncited.pop()
-        if any(ch.isalnum() for ch in clean):
-            if not kept_own and clean not in exempt:
-                uncited.append(clean)
-            previous = clean
-    for a, b, new in sorted(replacements, reverse=True):
-        if not new:  # drop the space before a removed marker too
+                kept.append(number)
+        kept_at[(a, b)] = kept
+        sentence.cited += [n for n in kept if n not in sentence.cited]
+        sentence.markers.append((a, b))
+
+    # Claims: each sentence's numbers, names and quotes must be in a passage it cites.
+    unsupported: list[str] = []
+    uncited: list[str] = []
+    added: dict[int, list[int]] = {}  # insertion point -> passage numbers cited there
+    recited = 0
+    counted = [s for s in sentences if s.clean not in exempt]
+    for sentence in counted:
+        claims = claims_of(sentence.clean)
+        if claims:
+            cited_forms = [forms[n - 1] for n in sentence.cited]
+            if missing(claims, cited_forms, glossary):
+                holder = next((i + 1 for i, f in enumerate(forms) if not missing(claims, [f], glossary)
+                               and supports(sentence.clean, passages[i].text, glossary)), None)
+                dropped = sentence.cited
+                for n in dropped:
+                    removed.append(f"[{n}]: does not state what its sentence claims")
+                for key in sentence.markers:
+                    kept_at[key] = []
+                sentence.cited = []
+                if holder is not None:
+                    sentence.cited = [holder]
+                    added.setdefault(sentence.end, []).append(holder)
+                    recited += 1
+                else:
+                    unsupported.append(sentence.clean)
+        elif not sentence.cited:
+            pass  # nothing checkable and nothing cited: uncited, below
+        if not sentence.cited:
+            uncited.append(sentence.clean)
+
+    # Renumber in order of first citation in the text.
+    events = sorted([(a, b, kept_at[(a, b)]) for a, b, _, _ in markers] +
+                    [(at, at, numbers) for at, numbers in added.items()])
+    renumber: dict[int, int] = {}
+    for _, _, numbers in events:
+        for n in numbers:
+            renumber.setdefault(n, len(renumber) + 1)
+    found_spans: dict[int, tuple[int, int] | None] = {}
+    for sentence in sentences:
+        for n in sentence.cited:
+            if n not in found_spans:
+                found_spans[n] = (spans or {}).get(n) or best_span(sentence.clean, passages[n - 1].text, glossary)
+    for a, b, numbers in sorted(events, reverse=True):
+        new = "".join(f"[{renumber[n]}]" for n in dict.fromkeys(numbers))
+        if not new and a != b:  # drop the space before a removed marker too
             while a > 0 and text[a - 1] == " ":
                 a -= 1
         text = text[:a] + new + text[b:]
     citations = [citation_for(new, passages[old - 1], found_spans.get(old)) for old, new in renumber.items()]
-    return CheckedAnswer(text.strip(), sorted(citations, key=lambda c: c.n), uncited, removed)
+    return CheckedAnswer(text.strip(), sorted(citations, key=lambda c: c.n), uncited, removed, unsupported,
+                         len(counted), recited)

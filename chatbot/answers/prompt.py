@@ -1,8 +1,13 @@
 """Prompt stage: templates from ``prompts/<lang>/`` and fitting passages into the context.
 
 Templates are files (see ``prompts/README.md``) turned into LangChain ``ChatPromptTemplate``s.
-Passages are numbered ``[1]..[k]`` in retrieval order.  When the prompt would not leave room
-for the answer, whole low-ranked passages are dropped; a passage is never cut mid-way.
+Passages are numbered ``[1]..[k]`` in retrieval order.  A small model follows a short prompt
+better and evaluates it sooner (2 cores: ~50 prompt tokens/s), so ``excerpts`` cuts each passage
+to its sentences that best cover the question (whole sentences, in reading order, `` … `` where
+some are left out) until the prompt fits the ``prompt_tokens`` budget, dropping the
+lowest-ranked passages last.  Citations and the claim check still use the whole passages.
+Worked examples (``examples.toml``: a cited answer and a decline) come right after the system
+prompt, so they are part of the fixed prefix whose KV cache llama.cpp reuses.
 """
 
 from __future__ import annotations
@@ -40,10 +45,17 @@ class PromptSet:
     rewrite: ChatPromptTemplate  # system + human(history, question)
     translate: ChatPromptTemplate  # system + human(question): this language -> the notes' language
     messages: dict[str, str]  # MESSAGES, and any others the file has
+    examples: tuple[tuple[str, str, str], ...] = ()  # (passages, question, answer) shown before each question
 
     def answer_messages(self, question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
-        """Chat messages (llama.cpp dicts) for ``question`` over numbered ``passages``."""
-        return _to_dicts(self.answer.format_messages(passages=format_passages(passages), question=question))
+        """Chat messages (llama.cpp dicts) for ``question`` over numbered ``passages``: the system
+        prompt, the worked examples as earlier turns, then the question."""
+        messages = _to_dicts(self.answer.format_messages(passages=format_passages(passages), question=question))
+        shots = []
+        for shown, asked, answered in self.examples:
+            shots += [_to_dicts(self.answer.format_messages(passages=shown, question=asked))[-1],
+                      {"role": "assistant", "content": answered}]
+        return messages[:1] + shots + messages[1:]
 
     def rewrite_messages(self, question: str, history: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
         """Chat messages asking for a standalone version of the follow-up ``question``."""
@@ -61,10 +73,12 @@ def _to_dicts(messages: list[Any]) -> list[dict[str, str]]:
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
-    """``[n] file · title`` then the passage text, blank line between passages."""
+    """``[n] heading path`` (else the note's title, else the file's name) then the passage text,
+    a blank line between passages.  No file name when there is a heading: small models copied
+    names like ``000_7395808d.txt`` into their answers."""
     blocks = []
     for n, p in enumerate(passages, start=1):
-        where = " · ".join(x for x in (p.source, str(p.metadata.get("title", ""))) if x)
+        where = str(p.metadata.get("heading") or p.metadata.get("title") or Path(p.source).stem)
         blocks.append(f"[{n}] {where}\n{p.text}")
     return "\n\n".join(blocks)
 
@@ -83,6 +97,11 @@ def load_prompts(prompts_dir: Path) -> dict[str, PromptSet]:
             rewrite = (folder / "rewrite.txt").read_text(encoding="utf-8").strip()
             translate = (folder / "translate.txt").read_text(encoding="utf-8").strip()
             messages = tomllib.loads((folder / "messages.toml").read_text(encoding="utf-8"))
+            shots = folder / "examples.toml"
+            examples = tuple(
+                (str(e["passages"]).strip(), str(e["question"]).strip(), str(e["answer"]).strip())
+                for e in (tomllib.loads(shots.read_text(encoding="utf-8")).get("example", []) if shots.is_file() else [])
+            )
             if lacking := [key for key in MESSAGES if key not in messages]:
                 raise KeyError(f"messages.toml lacks {', '.join(lacking)}")
             sets[lang] = PromptSet(
@@ -92,6 +111,7 @@ def load_prompts(prompts_dir: Path) -> dict[str, PromptSet]:
                 rewrite=ChatPromptTemplate.from_messages([("system", _literal(system)), ("human", rewrite)]),
                 translate=ChatPromptTemplate.from_messages([("system", _literal(system)), ("human", translate)]),
                 messages={str(k): str(v) for k, v in messages.items()},
+                examples=examples,
             )
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, KeyError) as e:
             raise UserError(f"Prompt templates in {folder} cannot be used ({e}); fix them or the prompts_dir setting.") from e
@@ -121,3 +141,48 @@ def fit_passages(
         f"The model's context leaves {budget} tokens for the prompt, too few for even one passage "
         f"({measure(passages[:1])} tokens); raise n_ctx or lower max_tokens."
     )
+
+
+def excerpt(passage: Passage, ranked: Sequence[tuple[int, int]], chars: int) -> Passage:
+    """``passage`` cut to its best sentences (``ranked``: their spans, best first) up to about
+    ``chars`` characters (at least the best one), in reading order, `` … `` marking a gap."""
+    from dataclasses import replace
+
+    if len(passage.text) <= chars or not ranked:
+        return passage
+    kept: list[tuple[int, int]] = []
+    size = 0
+    for start, end in ranked:
+        if kept and size + end - start > chars:
+            continue
+        kept.append((start, end))
+        size += end - start
+    pieces, last = [], 0
+    for start, end in sorted(kept):
+        if passage.text[last:start].strip():  # something left out before this sentence
+            pieces.append("…")
+        pieces.append(passage.text[start:end])
+        last = end
+    if passage.text[last:].strip():
+        pieces.append("…")
+    return replace(passage, text=" ".join(pieces))
+
+
+def fit_excerpts(
+    passages: Sequence[Passage], ranked: Sequence[Sequence[tuple[int, int]]], measure: Callable[[Sequence[Passage]], int],
+    budget: int, chars: int,
+) -> list[Passage]:
+    """Excerpts of ``passages`` (``excerpt``) whose prompt (``measure``) fits ``budget``: the
+    excerpts shrink first (to a quarter of ``chars``), then the lowest-ranked passages go.
+    The i-th result is an excerpt of ``passages[i]``."""
+    kept = len(passages)
+    size = chars
+    while kept:
+        shown = [excerpt(p, r, size) for p, r in zip(passages[:kept], ranked[:kept])]
+        if measure(shown) <= budget:
+            return shown
+        if size > chars // 4:
+            size = max(chars // 4, int(size * 0.75))
+        else:
+            kept, size = kept - 1, chars
+    return fit_passages([excerpt(p, r, 0) for p, r in zip(passages[:1], ranked[:1])], measure, budget)

@@ -36,6 +36,11 @@ class Answer:
     label: str = ""  # e.g. "Extracted from your notes ..." in extractive mode
     lang: str = "en"
     uncited: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # sentences whose numbers/names no passage states
+    sentences: int = 0  # answer sentences with words (the decline sentence excepted)
+    # The model's own text as checked, before any fallback: sentences, unsupported, re-cited.
+    model_check: dict[str, int] = field(default_factory=dict)
+    fallback: str = ""  # why the model's answer was replaced by the extractive one ('' when it was not)
     removed: list[str] = field(default_factory=list)
     decline_reason: str = ""
     support: float = 0.0
@@ -58,6 +63,10 @@ class Answer:
             "label": self.label,
             "lang": self.lang,
             "uncited_sentences": self.uncited,
+            "unsupported_sentences": self.unsupported,
+            "sentences": self.sentences,
+            "fallback": self.fallback,
+            "model_check": self.model_check,
             "removed_citations": self.removed,
             "decline_reason": self.decline_reason,
             "support": round(self.support, 4),

@@ -138,6 +138,27 @@ class NotesApp:
             choices.append((f"{current.path.name} (loaded)", str(current.path)))
         return choices
 
+    def catalog_choices(self) -> list[tuple[str, str]]:
+        """(label, name) of the catalog's models ('chatbot models pull NAME'), marked when present."""
+        from ..models.catalog import CATALOG
+        from ..models.pull import is_pulled
+
+        folder = self.settings.effective_models_dir
+        return [(("✓ " if is_pulled(m, folder) else "") + m.label, m.name) for m in CATALOG]
+
+    def pull_model(self, name: str, progress: bool = False) -> str:
+        """Fetch catalog model ``name`` into the models folder (UserError says why not)."""
+        from ..errors import UserError
+        from ..models.catalog import find
+        from ..models.pull import pull
+
+        entry = find(name or "")
+        if entry is None:
+            raise UserError("Pick a model of the catalog first.")
+        path = pull(entry, self.settings.effective_models_dir, offline=self.settings.offline,
+                    cache_dir=self.settings.cache_dir, progress=progress)
+        return f"Downloaded and checked {path.name} (sha256 as in the catalog); pick it above and press Load."
+
     def current_model(self) -> str:
         return str(self.answerer.model.path) if self.answerer.model is not None else EXTRACTIVE
 

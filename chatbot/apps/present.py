@@ -31,6 +31,7 @@ a.chip { display:inline-block; min-width:1.4em; padding:0 .35em; margin:0 .1em; 
 .src mark { background:#fde68a; }
 .src.related { border-style:dashed; }
 .caution { color:#92400e; }
+s.unsupported { color:#9a3412; }
 .note-view { white-space:pre-wrap; }
 """
 
@@ -69,9 +70,15 @@ def answer_markdown(answer: Answer, turn: int, related_label: str) -> str:
         related = " ".join(chip(turn, c.n) + " " + html.escape(c.title) for c in answer.related)
         body = f'<div class="declined">{text}</div>'
         return body + (f"\n\n{html.escape(related_label)} {related}" if related else "")
+    for sentence in answer.unsupported:  # struck through, with the reason on hover
+        escaped = html.escape(sentence, quote=False)
+        text = text.replace(escaped, f'<s class="unsupported" title="not stated in your notes">{escaped}</s>', 1)
     body = _MARKER_RE.sub(lambda m: chip(turn, int(m.group(1))), text).replace("\n", "  \n")
     label = f"*{html.escape(answer.label)}*\n\n" if answer.label else ""
     flags = f"\n\n<small>{len(answer.uncited)} sentence(s) cite no passage.</small>" if answer.uncited else ""
+    if answer.unsupported:
+        flags += (f"\n\n<small class=\"caution\">{len(answer.unsupported)} sentence(s) struck through: "
+                  "their numbers or names are not in your notes.</small>")
     caution = f'\n\n<small class="caution">⚠️ {html.escape(answer.caution)}</small>' if answer.caution else ""
     return label + body + flags + caution
 

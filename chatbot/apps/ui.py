@@ -65,6 +65,10 @@ def build_ui(app: NotesApp) -> gr.Blocks:
                     model_path = gr.Textbox(label="…or the path of a GGUF file", elem_id="model-path")
                     load = gr.Button("Load", elem_id="load-model")
                     model_status = gr.Markdown(elem_id="model-status")
+                    with gr.Accordion("Download a model", open=not app.model_choices()[1:]):
+                        catalog_pick = gr.Dropdown(app.catalog_choices(), label="Known models (checked by sha256)",
+                                                   elem_id="catalog-pick")
+                        download = gr.Button("Download", elem_id="download-model")
                     with gr.Accordion("Generation settings", open=False):
                         temperature = gr.Slider(0, 1.5, value=s.temperature, step=0.05, label="Temperature")
                         max_tokens = gr.Slider(16, 2048, value=s.max_tokens, step=8, label="Max tokens")
@@ -87,6 +91,11 @@ def build_ui(app: NotesApp) -> gr.Blocks:
         view.click(h.view_note, [note_pick], [note_view], api_visibility="private")
         load.click(h.load_model, [model_pick, model_path], [model_status, badge, model_pick],
                    concurrency_id="model", concurrency_limit=1, api_visibility="private")
+        def pull(name: str | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - Gradio's way
+            yield from h.pull_model(name)
+
+        download.click(pull, [catalog_pick], [model_status, model_pick, catalog_pick],
+                       concurrency_id="download", concurrency_limit=1, api_visibility="private")
         upload.upload(h.upload, [upload], [notes_status, files, upload], concurrency_id="index", concurrency_limit=1,
                       api_visibility="private")
         reindex.click(h.reindex, None, [notes_status, files], concurrency_id="index", concurrency_limit=1,

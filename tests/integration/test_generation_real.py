@@ -48,8 +48,10 @@ def test_prompt_never_exceeds_the_context(real_settings, real_retriever, tiny_gg
     prompt_tokens, _ = bot.model.last_prompt
     assert len(prompt_tokens) + 256 <= bot.model.n_ctx == 2048
     text = bot.model.llama.detokenize(prompt_tokens).decode("utf-8", errors="replace")
-    shown = [p for p in bot.retriever.search("LoRA 的核心思想是什么？", k=5) if p.text in text]
-    assert 1 <= len(shown) < 5  # low-ranked passages dropped whole, the rest present in full
+    asked = text.rsplit("<|im_start|>user", 1)[1]  # the question's turn (the worked examples come before)
+    assert "[1] " in asked and "[5] " not in asked  # excerpts shrunk, then low-ranked passages dropped
+    best = bot.retriever.search("LoRA 的核心思想是什么？", k=1)[0]
+    assert best.text[:30] in asked or "…" in asked  # the best passage, whole or cut to its best sentences
     assert answer.timings["prompt_tokens"] == len(prompt_tokens)
     bot.set_model(None)
 
@@ -73,10 +75,22 @@ def test_citations_are_parsed_and_repaired(answerer):
     assert "xyzzy。" in answer.uncited and "[2]" not in answer.answer and "[9]" not in answer.answer
 
 
-def test_model_decline_is_detected(answerer):
+def test_model_decline_is_taken_unless_the_passages_cover_the_question(answerer):
     force(answerer, 'root ::= "That is not in your notes."')
+    # The passages cover this question fully (support 1.0 >= decline_rescue): the notes' own
+    # sentences are shown instead, labelled with why.
     answer = answerer.ask("What is gradient checkpointing?")
+    assert not answer.declined and answer.fallback == "declined" and answer.citations
+    assert answer.label == answerer.prompts["en"].messages["fallback_declined"]
+    # Where the passages cover less than decline_rescue, the model's decline stands.
+    settings = answerer.settings
+    answerer.settings = settings.model_copy(update={"decline_rescue": 1.01})
+    try:
+        answer = answerer.ask("What is gradient checkpointing?")
+    finally:
+        answerer.settings = settings
     assert answer.declined and answer.citations == [] and answer.related
+    assert answer.answer == "That is not in your notes."
 
 
 def test_swap_models_without_reindexing_and_free_the_old_one(answerer, tiny_gguf_b, tmp_path):

