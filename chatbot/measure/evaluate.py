@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 MODES = ("dense", "lexical", "hybrid")
 NO_DENSE = "no-dense"  # the hybrid without its dense channel: BM25 + coverage (does dense earn its weight?)
 TRANSLATED = "translated"  # the hybrid, also searching an item's "translation"
-ROWS = ("dense", "lexical", NO_DENSE, "hybrid", TRANSLATED)
+MODEL_TRANSLATED = "model-translated"  # the hybrid, also searching a real model's translation (--model)
+ROWS = ("dense", "lexical", NO_DENSE, "hybrid", TRANSLATED, MODEL_TRANSLATED)
 
 
 def default_questions() -> Path:
@@ -77,6 +80,17 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def first_per_language(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """A sample for slow runs (a real model on a CPU): per language, in file order, the first
+    ``n`` answerable questions and the first ``ceil(0.3 n)`` unanswerable ones; no follow-ups."""
+    unanswerable = math.ceil(0.3 * n)
+    picked = []
+    for lang in sorted({group_of(i) for i in items if not i.get("history")}):
+        mine = [i for i in items if not i.get("history") and group_of(i) == lang]
+        picked += [i for i in mine if i.get("evidence")][:n] + [i for i in mine if i.get("answerable") is False][:unanswerable]
+    return picked
+
+
 def matchable(text: str) -> str:
     """The form evidence is compared in: NFKC, case-folded, all whitespace removed (so a passage
     that wraps a line, or a question set written with other spacing, still matches)."""
@@ -103,8 +117,12 @@ def standalone_question(retriever: HybridRetriever, item: dict[str, Any]) -> str
     return carry_terms(item["q"], [(q, "") for q in history], retriever.glossary) or item["q"]
 
 
-def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
-    """{mode: {lang: {"n", "hit@1", "hit@5", "mrr"}}} plus per-question misses."""
+def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], k: int = 5,
+                       translate: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+    """{mode: {lang: {"n", "hit@1", "hit@5", "mrr"}}} plus per-question misses.  ``translate``
+    (a loaded model's translation step, ``rewrite.model_translate``) adds the row of a question in
+    another language than the notes searched with that translation too, as in the chat."""
+    translations: list[dict[str, Any]] = []
     ranks: dict[str, dict[str, list[int | None]]] = {m: {} for m in ROWS}
     misses: list[dict[str, Any]] = []
     no_dense = retriever.model_copy(update={"dense_weight_en": 0.0, "dense_weight_zh": 0.0})
@@ -124,14 +142,20 @@ def evaluate_retrieval(retriever: HybridRetriever, items: list[dict[str, Any]], 
         if item.get("translation"):
             texts = [p.text for p in retriever.search(item["q"], k=k, translation=item["translation"])]
             ranks[TRANSLATED].setdefault(lang, []).append(first_hit(texts, item["evidence"]))
-    if not any(ranks[TRANSLATED].values()):
-        del ranks[TRANSLATED]
+        if translate is not None and lang != "follow-up" and detect_language(question) != retriever.index.main_language():
+            translated = translate(question)
+            texts = [p.text for p in retriever.search(question, k=k, translation=translated)]
+            ranks[MODEL_TRANSLATED].setdefault(lang, []).append(first_hit(texts, item["evidence"]))
+            translations.append({"id": item.get("id"), "translation": translated})
+    for row in (TRANSLATED, MODEL_TRANSLATED):
+        if not any(ranks[row].values()):
+            del ranks[row]
     summary = {mode: {lang: _metrics(r) for lang, r in sorted(by_lang.items())} for mode, by_lang in ranks.items()}
     for mode, by_lang in ranks.items():
-        if mode == TRANSLATED:
+        if mode in (TRANSLATED, MODEL_TRANSLATED):
             continue  # only the languages with translations: no "all" row that mixes sets
         summary[mode]["all"] = _metrics([r for lang, rs in by_lang.items() if lang != "follow-up" for r in rs])
-    return {"k": k, "metrics": summary, "hybrid_misses": misses}
+    return {"k": k, "metrics": summary, "hybrid_misses": misses, "model_translations": translations}
 
 
 def _metrics(ranks: list[int | None]) -> dict[str, float]:
@@ -150,12 +174,12 @@ def format_retrieval(results: dict[str, Any]) -> str:
     """A side-by-side table: one row per language and mode."""
     metrics = results["metrics"]
     langs = sorted({lang for by_lang in metrics.values() for lang in by_lang}, key=lambda l: (l == "all", l))
-    rows = [f"{'lang':<5} {'mode':<10} {'n':>4} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}"]
+    rows = [f"{'lang':<5} {'mode':<16} {'n':>4} {'hit@1':>7} {'hit@5':>7} {'MRR':>7}"]
     for lang in langs:
         for mode in ROWS:
             m = metrics.get(mode, {}).get(lang)
             if m:
-                rows.append(f"{lang:<5} {mode:<10} {m['n']:>4} {m['hit@1']:>7.3f} {m['hit@5']:>7.3f} {m['mrr']:>7.3f}")
+                rows.append(f"{lang:<5} {mode:<16} {m['n']:>4} {m['hit@1']:>7.3f} {m['hit@5']:>7.3f} {m['mrr']:>7.3f}")
     if results["hybrid_misses"]:
         rows.append("hybrid not at rank 1: " + ", ".join(f"{m['id']}({m['rank']})" for m in results["hybrid_misses"]))
     return "\n".join(rows)
@@ -210,8 +234,9 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
                                                             "tokens_per_s")})
         stats["latency"].append(answer.timings.get("total_ms", 0.0))
         record = {"id": item.get("id"), "q": item["q"], "declined": answer.declined, "support": round(answer.support, 3),
-                  "absent_terms": answer.absent_terms, "answer": answer.answer, "fallback": answer.fallback,
-                  "unsupported": answer.unsupported, "model_check": answer.model_check}
+                  # Counts, not text: a report must not copy a notes folder's passages.
+                  "absent_terms": answer.absent_terms, "fallback": answer.fallback,
+                  "unsupported": len(answer.unsupported), "model_check": answer.model_check}
         if not answer.declined:
             stats["sentences"].append(answer.sentences)
             stats["unsupported"].append(len(answer.unsupported))

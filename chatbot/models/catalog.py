@@ -53,7 +53,7 @@ CATALOG: tuple[CatalogModel, ...] = (
     CatalogModel(
         name="qwen2.5-coder-1.5b-instruct",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M: the measured default for answers (zh and en)",
+        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M: the offline model measured in the README",
         size_bytes=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         hub=HubFile("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
@@ -63,7 +63,7 @@ CATALOG: tuple[CatalogModel, ...] = (
     CatalogModel(
         name="qwen2.5-coder-0.5b-instruct",
         filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M: smallest and fastest, weaker answers",
+        description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M: smallest and fastest (the tests use it)",
         size_bytes=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         hub=HubFile("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
@@ -82,7 +82,7 @@ CATALOG: tuple[CatalogModel, ...] = (
     CatalogModel(
         name="qwen2.5-3b-instruct",
         filename="qwen2.5-3b-instruct-q4_k_m.gguf",
-        description="Qwen2.5-3B-Instruct, Q4_K_M (hub only; better answers, about twice as slow as 1.5B)",
+        description="Qwen2.5-3B-Instruct, Q4_K_M (hub only: needs offline = false and a connection)",
         size_bytes=2_100_000_000,
         sha256=None,
         hub=HubFile("Qwen/Qwen2.5-3B-Instruct-GGUF", "qwen2.5-3b-instruct-q4_k_m.gguf"),

@@ -230,7 +230,7 @@ def test_chat_keeps_the_conversation_and_rewrites_follow_ups(indexed_env):
     assert "Qwen1.5-7B-Chat" in records[1]["rewritten_question"] and "1600GB" in records[1]["answer"]
 
 
-def test_eval_commands_report_the_translated_rows(indexed_env, tmp_path):
+def test_eval_commands_report_the_translated_rows(indexed_env, tmp_path, tiny_gguf):
     questions = tmp_path / "q.jsonl"
     rows = [
         {"id": "en-1", "q": "How does the notes' trick save memory when recomputing?", "lang": "en", "answerable": True,
@@ -245,6 +245,14 @@ def test_eval_commands_report_the_translated_rows(indexed_env, tmp_path):
     metrics = json.loads(out.read_text(encoding="utf-8"))["metrics"]
     assert metrics["translated"]["en"]["n"] == 1 and "zh" not in metrics["translated"]
     assert "en    translated" in result.stdout
+    # With a model, the English question is also searched with the model's own translation
+    # (random weights here: whatever it says, the row and the translation record exist).
+    result = run("eval", "retrieval", "--questions", str(questions), "--out", str(out), "--model", str(tiny_gguf),
+                 env=indexed_env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["metrics"]["model-translated"]["en"]["n"] == 1 and "zh" not in report["metrics"]["model-translated"]
+    assert [t["id"] for t in report["model_translations"]] == ["en-1"]
     result = run("eval", "answers", "--with-translations", "--questions", str(questions), "--out", str(out),
                  env=indexed_env)
     assert result.returncode == 0, result.stderr

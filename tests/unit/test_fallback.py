@@ -39,3 +39,13 @@ def test_a_models_own_decline_is_recognised_in_either_language(text):
 @pytest.mark.parametrize("text", ["LoRA trains low-rank matrices [1].", "梯度检查点重新计算激活值 [1]。"])
 def test_an_answer_is_no_decline(text):
     assert not _MODEL_DECLINE_RE.search(text)
+
+
+def test_the_eval_sample_takes_the_first_answerable_and_unanswerable_questions_per_language():
+    from chatbot.measure.evaluate import first_per_language
+
+    items = ([{"id": f"en{i}", "q": "?", "lang": "en", "evidence": "x"} for i in range(5)]
+             + [{"id": f"na{i}", "q": "?", "lang": "en", "answerable": False} for i in range(3)]
+             + [{"id": "zh0", "q": "?", "lang": "zh", "evidence": "x"}, {"id": "fu", "q": "?", "lang": "zh",
+                                                                       "evidence": "x", "history": ["?"]}])
+    assert [i["id"] for i in first_per_language(items, 3)] == ["en0", "en1", "en2", "na0", "zh0"]

@@ -39,15 +39,31 @@ _NOTES_OPTION = click.option(
 @_NOTES_OPTION
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-retrieval.json"),
               show_default=True, help="Where to write the figures.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="GGUF model: also search each question in another language than the notes with its translation.")
 @click.pass_context
-def eval_retrieval(ctx, questions: Path | None, out: Path, notes: Path | None) -> None:
+def eval_retrieval(ctx, questions: Path | None, out: Path, notes: Path | None, model_path: Path | None) -> None:
     """hit@1, hit@5 and MRR per language for dense-only, BM25-only, the hybrid without its dense
-    channel, and the hybrid."""
+    channel, and the hybrid (with --model: and the hybrid with the model's translation)."""
     from ...measure.evaluate import default_questions, evaluate_retrieval, format_retrieval, read_questions
     from ...search.retrieve import build_retriever
 
     items = read_questions(questions or default_questions())
-    results = evaluate_retrieval(build_retriever(_eval_settings(ctx, notes)), items)
+    settings = _eval_settings(ctx, notes)
+    retriever = build_retriever(settings)
+    translate = None
+    if model_path is not None:
+        from ...answers.answer import Answerer
+        from ...answers.rewrite import model_translate
+        from ...search.tokens import detect_language
+
+        answerer = Answerer(settings, retriever)
+        answerer.set_model(model_path)
+        target = retriever.index.main_language()
+
+        def translate(question: str) -> str | None:
+            return model_translate(question, target, answerer.model, answerer.prompts[detect_language(question)])
+    results = evaluate_retrieval(retriever, items, translate=translate)
     click.echo(format_retrieval(results))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -62,14 +78,24 @@ def eval_retrieval(ctx, questions: Path | None, out: Path, notes: Path | None) -
               show_default=True, help="Where to write the figures.")
 @click.option("--with-translations", is_flag=True,
               help="Also search each question's reference \"translation\" (what a model's translation step adds).")
+@click.option("--first", "first", type=click.IntRange(min=1),
+              help="Per language only the first N answerable and 0.3 N unanswerable questions (a model on a CPU is slow).")
 @click.pass_context
 def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path, with_translations: bool,
-                 notes: Path | None) -> None:
+                 notes: Path | None, first: int | None) -> None:
     """Evidence hit, correct citations, citation precision and decline rates per language."""
     from ...answers.answer import Answerer
-    from ...measure.evaluate import default_questions, evaluate_answers, format_answers, read_questions
+    from ...measure.evaluate import (
+        default_questions,
+        evaluate_answers,
+        first_per_language,
+        format_answers,
+        read_questions,
+    )
 
     items = read_questions(questions or default_questions())
+    if first:
+        items = first_per_language(items, first)
     results = evaluate_answers(Answerer.from_settings(_eval_settings(ctx, notes), model_path), items, with_translations)
     click.echo(format_answers(results))
     write_json(out, results)
