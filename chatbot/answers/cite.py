@@ -5,6 +5,9 @@ Rules (applied to generated and extracted answers alike):
 * a marker pointing to no passage is removed;
 * a marker whose passage shares no term with its sentence (question-independent: tokens of
   the sentence and their glossary translations against the passage text) is removed;
+* a sentence's checkable content (numbers with units, names, quoted terms: ``claims.py``) must be
+  stated by a passage it cites; else it cites the retrieved passage that states it all (a sentence
+  without markers too), else its markers go and it is *unsupported*;
 * a sentence left without a marker is flagged as uncited (the decline sentence excepted);
 * only passages still cited are returned, renumbered 1..m in order of first citation.
 
@@ -214,8 +217,6 @@ def check_citations(
                     recited += 1
                 else:
                     unsupported.append(sentence.clean)
-        elif not sentence.cited:
-            pass  # nothing checkable and nothing cited: uncited, below
         if not sentence.cited:
             uncited.append(sentence.clean)
 

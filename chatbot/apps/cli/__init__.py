@@ -30,7 +30,8 @@ class _Group(click.Group):
         except UserError as e:
             raise click.ClickException(str(e)) from e
         except KeyboardInterrupt:
-            click.echo("Interrupted; the index is unchanged unless a run had finished.", err=True)
+            click.echo("Interrupted; the index and the models folder change only when a run finishes "
+                       "(a model download resumes where it stopped).", err=True)
             sys.exit(130)
 
 
