@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -216,16 +216,20 @@ class Answerer:
         scored = score_sentences(state["terms"], passages)
         ranked = [[(e.start, e.end) for e in scored if e.passage == i] for i in range(len(passages))]
         hard = model.n_ctx - s.max_tokens
-        for shots, budget in ((prompt, min(s.prompt_tokens, hard)), (prompt, hard), (replace(prompt, examples=()), hard)):
+        soft = min(s.prompt_tokens, hard)
+        attempts = [(prompt, soft)] + ([(prompt, hard)] if soft < hard else [])
+        if prompt.examples:
+            attempts.append((replace(prompt, examples=()), hard))
+        for i, (shots, budget) in enumerate(attempts):
             def measure(ps: Sequence[Passage], shots: PromptSet = shots) -> int:
                 return model.count(shots.answer_messages(state["standalone"], ps))
 
             try:
                 return shots, fit_excerpts(passages, ranked, measure, budget, s.passage_chars)
             except ContextTooSmallError:
-                if budget == hard and not shots.examples:
+                if i == len(attempts) - 1:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
 
     def _extract(self, answer: Answer, state: dict[str, Any], passages: list[Passage]) -> None:
         """The extractive answer: the passages' own best sentences, with their citations."""
@@ -233,10 +237,7 @@ class Answerer:
         spans: dict[int, tuple[int, int]] = {}
         for e in picks:
             spans.setdefault(e.passage + 1, (e.start, e.end))
-        checked = check_citations(extractive_text(picks), passages, self.retriever.glossary, spans=spans)
-        answer.answer, answer.citations = checked.text, checked.citations
-        answer.uncited, answer.removed = checked.uncited, checked.removed
-        answer.unsupported, answer.sentences = checked.unsupported, checked.sentences
+        _take(answer, check_citations(extractive_text(picks), passages, self.retriever.glossary, spans=spans))
 
     def _respond(self, states: Iterator[dict[str, Any]]) -> Iterator[Event]:
         for state in states:
@@ -280,9 +281,7 @@ class Answerer:
             raw = "".join(pieces).strip()
             declines = [self.prompts[x].messages["decline"] for x in self.prompts]
             checked = check_citations(raw, fitted, self.retriever.glossary, exempt=declines)
-            answer.answer, answer.citations = checked.text, checked.citations
-            answer.uncited, answer.removed = checked.uncited, checked.removed
-            answer.unsupported, answer.sentences = checked.unsupported, checked.sentences
+            _take(answer, checked)
             answer.model_check = {"sentences": checked.sentences, "unsupported": len(checked.unsupported),
                                   "recited": checked.recited}
             answer.timings.update(prompt_tokens=model.last.prompt_tokens, reused_tokens=model.last.reused_tokens,
@@ -311,6 +310,13 @@ class Answerer:
             total_ms=_ms(state["start"]),
         )
         yield Done(answer)
+
+
+def _take(answer: Answer, checked: CheckedAnswer) -> None:
+    """The checked text and what the check found, into ``answer``."""
+    answer.answer, answer.citations = checked.text, checked.citations
+    answer.uncited, answer.removed = checked.uncited, checked.removed
+    answer.unsupported, answer.sentences = checked.unsupported, checked.sentences
 
 
 def _ms(start: float) -> float:

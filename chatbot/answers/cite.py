@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..search.tokens import compact, sentence_spans, tokenize
+from .claims import claims_of, missing, passage_form
 
 if TYPE_CHECKING:
     from ..search.glossary import Glossary
@@ -172,8 +173,6 @@ def check_citations(
     ``spans`` gives known supporting spans by original passage number (extractive answers);
     ``exempt`` lists sentences that need no citation (the decline sentence).
     """
-    from .claims import claims_of, missing, passage_form
-
     text = answer
     forms = [passage_form(p) for p in passages]
     removed: list[str] = []
@@ -205,14 +204,11 @@ def check_citations(
             if missing(claims, cited_forms, glossary):
                 holder = next((i + 1 for i, f in enumerate(forms) if not missing(claims, [f], glossary)
                                and supports(sentence.clean, passages[i].text, glossary)), None)
-                dropped = sentence.cited
-                for n in dropped:
-                    removed.append(f"[{n}]: does not state what its sentence claims")
+                removed += [f"[{n}]: does not state what its sentence claims" for n in sentence.cited]
                 for key in sentence.markers:
                     kept_at[key] = []
-                sentence.cited = []
+                sentence.cited = [] if holder is None else [holder]
                 if holder is not None:
-                    sentence.cited = [holder]
                     added.setdefault(sentence.end, []).append(holder)
                     recited += 1
                 else:

@@ -35,7 +35,6 @@ _NUMBER_RE = re.compile(
 )
 _QUANTITY_RE = re.compile(r"\d+(?:\.\d+)?[A-Za-z]{1,3}")
 _QUOTED_RE = re.compile(r"“([^”]{2,40})”|\"([^\"]{2,40})\"|「([^」]{2,40})」|`([^`]{2,40})`")
-_MARKERS_RE = re.compile(r"[\[【［]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】］]")
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,9 @@ class Claim:
 
 
 def claims_of(sentence: str) -> list[Claim]:
-    """The checkable content of ``sentence`` (markers ignored)."""
-    text = normalize(_MARKERS_RE.sub(" ", sentence))
+    """The checkable content of ``sentence``, given without its citation markers (as
+    ``cite.check_citations`` passes it)."""
+    text = normalize(sentence)
     found: list[Claim] = []
     # '160GB' is a number, not a name, and so is the 'GB' of '160 GB'.
     names = [n for n in identifiers(text) if not _QUANTITY_RE.fullmatch(n)
@@ -79,7 +79,7 @@ def passage_form(passage: Passage) -> str:
 def holds(claim: Claim, form: str, glossary: Glossary | None = None) -> bool:
     """True if ``form`` (``passage_form``) states ``claim``."""
     if claim.kind == "number":
-        digits = form.replace(",", "") if "," in claim.text or "," in form else form
+        digits = form.replace(",", "")  # 128,000 and 128000 are one number
         pattern = rf"(?<![\d.]){re.escape(claim.number)}(?![\d]|\.\d)"
         if claim.unit == "%":
             pattern += r"\s*%"

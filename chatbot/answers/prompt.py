@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,8 +146,6 @@ def fit_passages(
 def excerpt(passage: Passage, ranked: Sequence[tuple[int, int]], chars: int) -> Passage:
     """``passage`` cut to its best sentences (``ranked``: their spans, best first) up to about
     ``chars`` characters (at least the best one), in reading order, `` … `` marking a gap."""
-    from dataclasses import replace
-
     if len(passage.text) <= chars or not ranked:
         return passage
     kept: list[tuple[int, int]] = []

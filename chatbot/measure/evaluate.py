@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
-from ..search.tokens import detect_language
+from ..search.tokens import detect_language, english_words
 
 if TYPE_CHECKING:
     from ..search.retrieve import HybridRetriever
@@ -200,8 +200,6 @@ def answer_hit(answer: str, item: dict[str, Any], glossary: Any = None) -> bool:
             return True
         if glossary is None:
             return False
-        from ..search.tokens import english_words
-
         # Translations of the keyword as a whole (not of words inside it: 'patch' is no 'monkey patch').
         whole = [*glossary.zh_to_en.get(keyword, ()), *glossary.en_to_zh.get(" ".join(english_words(keyword)), ())]
         return any(contains(answer, t) for t in whole)

@@ -52,7 +52,7 @@ def pull(entry: CatalogModel, folder: Path, *, offline: bool, cache_dir: Path, p
     """Put ``entry``'s file in ``folder`` (nothing to do when it is there and matches), trying
     its sources in order; ModelError (one sentence) when none gives a file that matches."""
     target = folder / entry.filename
-    if target.is_file() and entry.sha256 and target.stat().st_size == entry.size_bytes:
+    if entry.sha256 and is_pulled(entry, folder):
         if sha256_of(target, progress) == entry.sha256:
             return target
         echo(f"{target.name} is there but damaged (its sha256 does not match); fetching it again.")
