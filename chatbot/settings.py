@@ -73,6 +73,10 @@ class Settings(BaseSettings):
         64, ge=0, description="An ingest adding up to this many chunks embeds them before it publishes (one "
         "generation); more are published answerable first and embedded after.",
     )
+    loose_vectors: int = Field(
+        512, ge=0, description="Vectors of an edit kept in the generation's chunk store (searched exactly) "
+        "instead of Chroma until there are more than this many; an edit then never opens Chroma (2 s of imports).",
+    )
     background_fill_chunks: int = Field(
         500, ge=0, description="'chatbot ingest' embeds up to this many new chunks before it returns; more are "
         "embedded by a background process while the notes are already answerable (--wait: always before).",

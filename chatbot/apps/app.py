@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from ..answers.answer import Answerer
     from ..answers.result import Event
     from ..settings import Settings
+    from ..study.check import Verdict
+    from ..study.deck import DeckCard
+    from ..study.session import Made, Study
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class NotesApp:
         self.index_lock = ReadWriteLock()
         self.warmed = threading.Event()
         self.indexing = ""  # what a re-index from this app is doing now ("" when none runs)
+        self._study: Study | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NotesApp:
@@ -250,6 +254,49 @@ class NotesApp:
             counter += 1
         shutil.copyfile(upload, target)
         return target.name
+
+    # -- study --------------------------------------------------------------------------
+    @property
+    def study(self) -> Study:
+        """The study deck of the data dir (shared by every session, like the index)."""
+        if self._study is None:
+            from ..study.session import Study
+
+            self._study = Study(self.settings)
+        return self._study
+
+    def next_card(self) -> DeckCard | None:
+        """The card to review now (the deck first follows the index), or None when none is due."""
+        due = self.study.due()
+        return due[0] if due else None
+
+    def make_cards(self, n: int, notes_filter: str = "") -> Made:
+        """Cards from the notes (with the loaded model when there is one, else offline)."""
+        from ..models.llm import LocalModel
+
+        model = self.answerer.model if isinstance(self.answerer.model, LocalModel) else None
+        return self.study.new_cards(n, notes_filter=notes_filter, model=model)
+
+    def check_typed(self, deck_card: DeckCard, typed: str) -> Verdict | None:
+        """The typed answer against the card's; with a model loaded, also the model's judgement."""
+        from ..study.check import check_answer, judge_answer
+
+        verdict = check_answer(typed, deck_card.card.answer)
+        if verdict is None or verdict.grade == "good" or self.answerer.model is None:
+            return verdict
+        card = deck_card.card
+        try:
+            return judge_answer(self.answerer.model, card.question, card.answer, card.passage, typed, card.language,
+                                verdict)
+        except Exception:  # noqa: BLE001 - the offline verdict stands; the model's failure is logged
+            log.exception("the model could not judge the typed answer")
+            return verdict
+
+    def study_status(self) -> str:
+        counts = self.study.deck.counts()
+        flagged = f", {counts['changed']} flagged (their passage changed)" if counts["changed"] else ""
+        return (f"**Study deck**: {counts['due']} due of {counts['cards']} cards{flagged}; "
+                f"{counts['reviews']} reviews done.")
 
     def follow_index(self) -> None:
         """Serve the newest published generation (an ingest here, in another process or a

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..answers.cite import Citation
     from ..answers.result import Answer
+    from ..study.check import Verdict
+    from ..study.deck import DeckCard
 
 _MARKER_RE = re.compile(r"\[(\d+)\]")
 
@@ -33,6 +35,10 @@ a.chip { display:inline-block; min-width:1.4em; padding:0 .35em; margin:0 .1em; 
 .caution { color:#92400e; }
 s.unsupported { color:#9a3412; }
 .note-view { white-space:pre-wrap; }
+.study-card { border:1px solid #dde3ea; border-radius:8px; padding:.8em 1em; font-size:1.05em; }
+.study-card .kind { color:#5b6675; font-size:.8em; text-transform:uppercase; letter-spacing:.05em; }
+.study-answer .answer { font-size:1.1em; font-weight:600; margin:.3em 0; }
+.flagged { border-left:4px solid #d97706; background:#fff7e6; padding:.3em .6em; margin:.4em 0; }
 """
 
 # Chips link to "#src-<turn>-<n>"; intercept the click so the sources panel scrolls, not the page.
@@ -135,3 +141,26 @@ def note_html(text: str, title: str, locations: Sequence[str]) -> str:
     where = ", ".join(html.escape(x) for x in locations)
     return (f'<div class="src"><div class="meta"><b>{html.escape(title)}</b><br>{where}</div>'
             f'<div class="note-view">{html.escape(text)}</div></div>')
+
+
+_KIND_LABELS = {"cloze": "fill in the blank", "definition": "definition", "which-note": "which note",
+                "model": "question (model-written, checked)"}
+
+
+def study_card_html(deck_card: DeckCard | None, status: str) -> str:
+    """The card's question (no answer), with its flag if its passage changed."""
+    if deck_card is None:
+        return f'<div class="study-card" id="study-none"><p>No card is due.</p><p class="meta">{html.escape(status)}</p></div>'
+    card = deck_card.card
+    flag = (f'<div class="flagged">⚠️ {html.escape(deck_card.reason)}.</div>' if deck_card.status == "changed" else "")
+    return (f'<div class="study-card" data-card="{card.card_id}"><div class="kind">{_KIND_LABELS.get(card.kind, card.kind)}'
+            f"</div>{flag}<div class=\"question\">{html.escape(card.question)}</div></div>")
+
+
+def study_answer_html(deck_card: DeckCard, verdict: Verdict | None) -> str:
+    """The card's answer, the check of a typed answer, and the cited passage with its sentence marked."""
+    card = deck_card.card
+    judged = (f'<p class="meta">{html.escape(verdict.reason)} Suggested grade: <b>{verdict.grade}</b>.</p>'
+              if verdict else "")
+    return (f'<div class="study-answer"><div class="answer">{html.escape(card.answer)}</div>{judged}'
+            f"{_card(card.citation(), 0, related=False)}</div>")

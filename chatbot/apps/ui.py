@@ -73,6 +73,27 @@ def build_ui(app: NotesApp) -> gr.Blocks:
                         temperature = gr.Slider(0, 1.5, value=s.temperature, step=0.05, label="Temperature")
                         max_tokens = gr.Slider(16, 2048, value=s.max_tokens, step=8, label="Max tokens")
                         passages = gr.Slider(1, 10, value=s.answer_passages, step=1, label="Passages (top-k)")
+                with gr.Tab("Study", elem_id="study-tab") as study_tab:
+                    study_status = gr.Markdown(elem_id="study-status")
+                    study_card = gr.HTML(elem_id="study-card")
+                    study_typed = gr.Textbox(label="Your answer (optional: it is checked against the card's)",
+                                             elem_id="study-typed")
+                    study_show = gr.Button("Show answer", elem_id="study-show")
+                    study_answer = gr.HTML(elem_id="study-answer")
+                    with gr.Row():
+                        grades = {g: gr.Button(g.capitalize(), size="sm", elem_id=f"study-{g}")
+                                  for g in ("again", "hard", "good", "easy")}
+                    with gr.Row():
+                        grades["keep"] = gr.Button("Keep (answer still holds)", size="sm", elem_id="study-keep")
+                        grades["retire"] = gr.Button("Retire card", size="sm", elem_id="study-retire")
+                    with gr.Accordion("Make cards from your notes", open=True):
+                        with gr.Row():
+                            study_n = gr.Number(20, label="How many", precision=0, minimum=1, maximum=200,
+                                                elem_id="study-n")
+                            study_filter = gr.Textbox(label="Only notes whose file, title or heading has",
+                                                      elem_id="study-filter")
+                        study_make = gr.Button("Make cards", elem_id="study-make")
+                    study_id = gr.State(None)  # the card shown in this session
                 with gr.Tab("Notes"):
                     index_status = gr.Markdown(app.index_status(), elem_id="index-status")
                     files = gr.Dataframe(app.files(), headers=["file", "notes", "KiB"], interactive=False,
@@ -100,6 +121,16 @@ def build_ui(app: NotesApp) -> gr.Blocks:
                       api_visibility="private")
         reindex.click(h.reindex, None, [notes_status, files], concurrency_id="index", concurrency_limit=1,
                       api_visibility="private")
+        study_outputs = [study_status, study_card, study_answer, study_id, study_typed]
+        study_tab.select(h.study_open, None, study_outputs, api_visibility="private")
+        study_make.click(h.study_make, [study_n, study_filter], study_outputs, concurrency_id="model",
+                         concurrency_limit=1, api_visibility="private")
+        for trigger in (study_show.click, study_typed.submit):  # may ask the loaded model: one at a time
+            trigger(h.study_show, [study_id, study_typed], [study_answer], concurrency_id="model",
+                    concurrency_limit=1, api_visibility="private")
+        for grade, button in grades.items():
+            button.click(lambda card_id, g=grade: h.study_grade(card_id, g), [study_id], study_outputs,
+                         api_visibility="private")
         # The index status follows ingests from anywhere (this page, a CLI, a folder watch).
         gr.Timer(2.0).tick(app.index_status, None, [index_status], queue=False, api_visibility="private",
                            show_progress="hidden")

@@ -13,7 +13,15 @@ from typing import Any
 
 from ..errors import UserError
 from .app import EXTRACTIVE, NotesApp
-from .present import answer_markdown, mode_badge, note_choices, note_html, sources_html
+from .present import (
+    answer_markdown,
+    mode_badge,
+    note_choices,
+    note_html,
+    sources_html,
+    study_answer_html,
+    study_card_html,
+)
 
 
 class Handlers:
@@ -128,6 +136,47 @@ class Handlers:
         except UserError as e:
             summary = f"⚠️ {e}"
         yield summary, self.app.files()
+
+    # -- study ----------------------------------------------------------------------------
+    def study_open(self):
+        """The next due card (the deck first follows the index). -> status, card, answer, card id, typed"""
+        try:
+            card = self.app.next_card()
+            status = self.app.study_status()
+        except UserError as e:
+            return f"⚠️ {e}", study_card_html(None, ""), "", None, ""
+        return status, study_card_html(card, status), "", (card.card_id if card else None), ""
+
+    def study_make(self, n: float | None, notes_filter: str):
+        yield "Making cards…", _keep(), _keep(), _keep(), _keep()
+        try:
+            made = self.app.make_cards(int(n or 0), (notes_filter or "").strip())
+        except UserError as e:
+            yield f"⚠️ {e}", _keep(), _keep(), _keep(), _keep()
+            return
+        status, card, answer, card_id, typed = self.study_open()
+        yield f"{made.summary()}\n\n{status}", card, answer, card_id, typed
+
+    def study_show(self, card_id: str | None, typed: str) -> str:
+        card = self.app.study.deck.get(card_id) if card_id else None
+        if card is None:
+            return "<p class='meta'>No card is shown; make cards first.</p>"
+        return study_answer_html(card, self.app.check_typed(card, typed or ""))
+
+    def study_grade(self, card_id: str | None, grade: str):
+        """Grade the shown card (again / hard / good / easy, or retire / keep), then the next one."""
+        if card_id:
+            try:
+                if grade == "retire":
+                    self.app.study.deck.retire(card_id)
+                elif grade == "keep":
+                    self.app.study.deck.keep(card_id)
+                    return self.study_open()
+                else:
+                    self.app.study.deck.review(card_id, grade)
+            except UserError as e:
+                return f"⚠️ {e}", _keep(), _keep(), _keep(), _keep()
+        return self.study_open()
 
 
 def _keep():

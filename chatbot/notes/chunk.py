@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .note import Note, content_hash
 
+CHUNKER_VERSION = 1  # bump when the same note and settings would give other chunks: every note is split again
 # Sentence ends first; commas, spaces and single characters only for an over-long sentence.
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", ". ", "，", ",", " ", ""]
 # Where a sentence or line starts: right after a sentence end or a line end.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Note:
     # The text is then the file's lines one for one, so a chunk knows its own lines.
     sections: tuple[Section, ...] = field(default=(), compare=False, hash=False)
 
-    @property
+    @cached_property  # (computed once: chunking and metadata ask for it per chunk)
     def note_id(self) -> str:
         """Content hash: the same text in two files is the same note."""
         return content_hash(self.text)

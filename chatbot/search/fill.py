@@ -149,7 +149,7 @@ def fill(
     if not read_manifest(latest_generation(root_dir)).get("pending"):
         return report
     writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, chroma_url=settings.chroma_url,
-                         wait=wait)
+                         wait=wait, loose_limit=settings.loose_vectors)
     pending = writer.pending
     if not pending:  # another fill finished it while we waited
         writer.abort()

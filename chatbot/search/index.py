@@ -5,6 +5,8 @@ generation (see ``generations.py`` for the folders and the atomic flip); ``Index
 them lazily and serves every question from the generation that was current when it was opened.
 A generation may be answerable before all its chunks have vectors (``dense_coverage`` < 1):
 texts come from the chunk store (``store.py``), and a chunk without a vector has no cosine.
+The vectors of a few recently added chunks may be loose, in the chunk store rather than Chroma
+(``writer.py``): they are searched exactly, and Chroma's stale entries are skipped.
 
 Left out: building generations (``writer.py``), what to add or delete (``ingest.py`` decides)
 and fusion (``retrieve.py``).
@@ -89,6 +91,10 @@ class IndexReader:
         self._lease: Path | None = None
         self._copy: Path | None = None  # this reader's copy of the generation's Chroma folder
         self._pending = frozenset(self.manifest.get("pending", []))
+        self._loose_ids = frozenset(self.manifest.get("loose", []))
+        self._stale = frozenset(self.manifest.get("stale", []))
+        self._served_by_chroma: frozenset[str] | None = None
+        self._loose: tuple[list[str], np.ndarray] | None = None
 
     @classmethod
     def open(cls, data_dir: Path, collection: str, chroma_url: str | None = None) -> IndexReader:
@@ -132,6 +138,19 @@ class IndexReader:
         return self.count - len(self._pending)
 
     @property
+    def in_chroma(self) -> frozenset[str]:
+        """Chunks whose vector this generation serves from Chroma (not pending, not loose)."""
+        if self._served_by_chroma is None:
+            self._served_by_chroma = frozenset(self.manifest.get("chunk_ids", [])) - self._pending - self._loose_ids
+        return self._served_by_chroma
+
+    def _loose_vectors(self) -> tuple[list[str], np.ndarray]:
+        """(ids, unit vectors) kept in the chunk store rather than Chroma."""
+        if self._loose is None:
+            self._loose = self.store.vectors() if self._loose_ids else ([], None)
+        return self._loose
+
+    @property
     def dense_coverage(self) -> float:
         """Share of chunks with a vector, in [0, 1] (1.0 for an empty index)."""
         return dense_coverage(self.manifest)
@@ -166,9 +185,10 @@ class IndexReader:
                         + ("check that the server runs, or " if self.chroma_url else "")
                         + "run 'chatbot ingest --rebuild'."
                     ) from e
-                if stored != self.embedded:  # never serve a store that disagrees with its manifest
+                expected = len(self.in_chroma | self._stale)
+                if stored != expected:  # never serve a store that disagrees with its manifest
                     raise UserError(
-                        f"The vector index in {self.gen} is damaged ({stored} vectors for {self.embedded} chunks); "
+                        f"The vector index in {self.gen} is damaged ({stored} vectors for {expected} chunks); "
                         "run 'chatbot ingest --rebuild'."
                     )
                 self._collection, self._client = collection, client
@@ -221,24 +241,34 @@ class IndexReader:
         """Open both channels now rather than on the first question."""
         self._lexical()
         _ = self.store
-        if self.embedded:
+        if self.in_chroma:
             _ = self.collection
+        self._loose_vectors()
 
     def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
         """Top ``n`` chunks by cosine similarity to a unit ``vector`` (among those with one)."""
-        if not self.embedded:
-            return []
-        result = self.collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(n, self.embedded),
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (StoredChunk(cid, doc, meta), 1.0 - float(dist))
-            for cid, doc, meta, dist in zip(
-                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+        found: dict[str, float] = {}
+        if self.in_chroma:
+            chroma = self.in_chroma
+            result = self.collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=min(n + len(self._stale), len(chroma | self._stale)),  # room for the skipped
+                include=["distances"],
             )
-        ]
+            found.update((cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])
+                         if cid in chroma)
+        ids, vectors = self._loose_vectors()
+        if ids:
+            found.update(zip(ids, (vectors @ vector).tolist()))  # (len(ids),) exact cosines
+        best = sorted(found.items(), key=lambda item: -item[1])[:n]
+        stored = self.store.get([cid for cid, _ in best])
+        return [(StoredChunk(cid, *stored[cid]), similarity) for cid, similarity in best if cid in stored]
+
+    def dense_ids(self) -> list[str]:
+        """Every chunk with a vector, read back from the vector side itself: the Chroma entries
+        this generation serves, then the loose vectors."""
+        ids = [cid for cid in self.collection.get(include=[])["ids"] if cid in self.in_chroma] if self.in_chroma else []
+        return ids + list(self._loose_vectors()[0])
 
     def lexical_search(self, queries: list[tuple[list[str], float]]) -> LexicalScores | None:
         """Weighted sum of BM25 scores over token groups for every chunk (None if nothing
@@ -262,11 +292,16 @@ class IndexReader:
             return {}
         stored = self.store.get(ids)
         similarities: dict[str, float | None] = {cid: (0.0 if vector is None else None) for cid in stored}
-        embedded = [cid for cid in stored if cid not in self._pending]
-        if vector is not None and embedded:
+        chroma = [cid for cid in stored if cid in self.in_chroma]
+        if vector is not None and chroma:
             import numpy as np
 
-            got = self.collection.get(ids=embedded, include=["embeddings"])
-            cosines = (np.asarray(got["embeddings"], dtype="float32") @ vector).tolist()  # (len(embedded),)
+            got = self.collection.get(ids=chroma, include=["embeddings"])
+            cosines = (np.asarray(got["embeddings"], dtype="float32") @ vector).tolist()  # (len(chroma),)
             similarities.update(zip(got["ids"], cosines))
+        loose = [cid for cid in stored if cid in self._loose_ids]
+        if vector is not None and loose:
+            ids, vectors = self._loose_vectors()
+            rows = {cid: row for row, cid in enumerate(ids)}
+            similarities.update((cid, float(vectors[rows[cid]] @ vector)) for cid in loose if cid in rows)
         return {cid: (StoredChunk(cid, text, meta), similarities[cid]) for cid, (text, meta) in stored.items()}

@@ -28,14 +28,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorpusError
-from ..notes.chunk import Chunk, chunk_notes
+from ..notes.chunk import CHUNKER_VERSION, Chunk, chunk_note
 from ..notes.load import PARSER_VERSION, SUPPORTED_SUFFIXES
-from ..notes.note import dedupe
+from ..notes.note import Note, content_hash, dedupe
 from .embed import Embedder, collection_name, make_embedder
 from .generations import (
     current_generation,
@@ -52,6 +52,8 @@ from .scan import note_from_json, scan, under
 from .tokens import tokenize
 from .vocabulary import VERSION as VOCABULARY_VERSION
 from .vocabulary import learn as learn_vocabulary
+from .vocabulary import relearn as relearn_vocabulary
+from .vocabulary import text_pairs
 from .writer import IndexWriter
 
 if TYPE_CHECKING:
@@ -141,6 +143,34 @@ def search_text(chunk: Chunk) -> str:
     return "\n".join([*context, chunk.text])
 
 
+def note_key(note: Note) -> str:
+    """Everything a note's chunks and their metadata come from (with the chunking settings): its
+    text, sections, locations and labels.  The same key, the same chunks."""
+    return content_hash(json.dumps(
+        [note.note_id, [astuple(loc) for loc in note.locations], note.title, note.category, note.date, note.heading,
+         [astuple(section) for section in note.sections]], ensure_ascii=False))
+
+
+def _chunks(notes: list[Note], chunking: list[int], old_note_chunks: dict[str, list[str]],
+            old_hashes: dict[str, str]) -> tuple[dict[str, Chunk], dict[str, str], dict[str, list[str]]]:
+    """(chunks made now, metadata hashes of the chunks kept, note key -> its chunk ids): a note
+    whose key the last generation had keeps its chunks without being split again."""
+    made: dict[str, Chunk] = {}
+    kept: dict[str, str] = {}
+    note_chunks: dict[str, list[str]] = {}
+    for note in notes:
+        key = note_key(note)
+        ids = old_note_chunks.get(key)
+        if ids is not None and all(cid in old_hashes for cid in ids):
+            kept.update((cid, old_hashes[cid]) for cid in ids)
+        else:
+            pieces = chunk_note(note, *chunking[:3])
+            made.update((c.chunk_id, c) for c in pieces)
+            ids = [c.chunk_id for c in pieces]
+        note_chunks[key] = ids
+    return made, kept, note_chunks
+
+
 def _meta_hash(meta: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
@@ -202,7 +232,7 @@ def ingest(
     report.megabytes = sum(e["size"] for e in files.values()) / 1e6
     # The notes' vocabulary is learned with every new generation; a new recipe learns it again.
     report.relearned = bool(old) and old.get("vocabulary") != VOCABULARY_VERSION
-    chunking = [settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size]
+    chunking = [settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size, CHUNKER_VERSION]
     if (not fresh and not report.reparsed and not report.relearned and old.get("chunking") == chunking
             and files.keys() == old_files.keys() and all(files[k]["sha1"] == old_files[k]["sha1"] for k in files)):
         # No note changed: the chunks are those of the manifest; skip parsing them out again.
@@ -216,17 +246,23 @@ def ingest(
         where = ", ".join(str(r) for r in roots)
         reason = "; ".join(report.skipped) or f"no {'/'.join(SUPPORTED_SUFFIXES)} files with text"
         raise CorpusError(f"No notes to index in {where} ({reason}); add notes there, the index is unchanged.")
-    chunks = {c.chunk_id: c for c in chunk_notes(notes, *chunking)}
-    metas = {cid: c.metadata() for cid, c in chunks.items()}
-    hashes = {cid: _meta_hash(m) for cid, m in metas.items()}
     old_hashes: dict[str, str] = {} if fresh else old.get("chunk_meta", {})
+    same_chunking = not fresh and not report.reparsed and old.get("chunking") == chunking
+    chunks, hashes, note_chunks = _chunks(notes, chunking, old.get("note_chunks", {}) if same_chunking else {},
+                                          old_hashes)
+    metas = {cid: c.metadata() for cid, c in chunks.items()}
+    hashes.update((cid, _meta_hash(m)) for cid, m in metas.items())
     to_add = [cid for cid in chunks if cid not in old_hashes]
-    to_delete = [cid for cid in old_hashes if cid not in chunks]
+    to_delete = [cid for cid in old_hashes if cid not in hashes]
     to_relabel = [cid for cid in chunks if cid in old_hashes and old_hashes[cid] != hashes[cid]]
-    report.notes, report.chunks = len(notes), len(chunks)
+    report.notes, report.chunks = len(notes), len(hashes)
+    # The pairs each note writes (``vocabulary.text_pairs``), kept for the notes that did not change.
+    old_pairs = {} if report.relearned else old.get("note_pairs", {})
+    pairs = {n.note_id: old_pairs[n.note_id] if n.note_id in old_pairs else text_pairs(n.text) for n in notes}
     manifest = {
         "version": MANIFEST_VERSION, "files": files, "chunk_meta": hashes, "notes": len(notes), "dense_view": view,
         "parser": PARSER_VERSION, "vocabulary": VOCABULARY_VERSION, "chunking": chunking,
+        "note_chunks": note_chunks, "note_pairs": pairs,
     }
     # A few new chunks (an edited note) are embedded before the one commit: a second generation
     # and a second process would cost more than the model does.
@@ -239,7 +275,7 @@ def ingest(
         threading.Thread(target=_warm, args=(embedder,), daemon=True).start()
     if fresh or to_add or to_delete or to_relabel or report.relearned:
         writer = IndexWriter(settings.data_dir, collection, settings.embedding_model, fresh=fresh,
-                             chroma_url=settings.chroma_url, wait=wait)
+                             chroma_url=settings.chroma_url, wait=wait, loose_limit=settings.loose_vectors)
         cache = vector_cache(settings, glossary)
         try:
             writer.delete(to_delete)
@@ -253,8 +289,13 @@ def ingest(
                 report.model_texts = embed_into(writer, new, embedder or make_embedder(settings), glossary, cache,
                                                 fill_batch(settings))
             frequencies = writer.document_frequencies()
-            writer.write_vocabulary(learn_vocabulary((n.text for n in notes), lambda t: frequencies.get(t, 0),
-                                                     settings.cache_dir))
+            previous = None if fresh or report.relearned else writer.vocabulary()
+            if previous is not None:  # only the words of the chunks added or deleted are looked at again
+                learned = relearn_vocabulary(previous, pairs.values(), frequencies.get, writer.changed_tokens,
+                                             settings.cache_dir)
+            else:
+                learned = learn_vocabulary(pairs.values(), frequencies.get, settings.cache_dir)
+            writer.write_vocabulary(learned)
             current = read_manifest(current_generation(root_dir))
             new_coverage = 1.0 - len(writer.pending) / max(len(chunks), 1)
             report.served = not current or new_coverage >= dense_coverage(current)
@@ -276,7 +317,6 @@ def ingest(
 
 def _warm(embedder: Embedder) -> None:
     embedder.warm()
-    import chromadb  # noqa: F401  (two seconds of imports the vectors will need)
 
 
 def _finish(report: IngestReport, settings: Settings, root_dir: Path, started: float, embedder: Embedder | None,

@@ -3,7 +3,9 @@
 ``chunks.sqlite`` in a generation folder.  It exists so a generation is answerable before its
 vectors are computed: BM25 finds chunk ids, and the texts and metadata come from here; Chroma
 holds the vectors of the chunks embedded so far (with their texts and metadata too, as a vector
-store should).  A published generation is never written again, so readers open the file
+store should).  The vectors of a few chunks an edit added may sit here too, in ``vectors``,
+until there are enough to move into Chroma (``writer.py``: an edit then never opens Chroma).
+A published generation is never written again, so readers open the file
 ``immutable``: SQLite then writes nothing beside it (no journal, no lock files).
 """
 
@@ -12,7 +14,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FILE = "chunks.sqlite"
 
@@ -25,6 +30,7 @@ class ChunkStore:
         if writable:
             self._db = sqlite3.connect(str(path), check_same_thread=False)
             self._db.execute("CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, text TEXT, metadata TEXT, search TEXT)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (id TEXT PRIMARY KEY, vector BLOB)")
         else:
             self._db = sqlite3.connect(f"file:{path}?immutable=1", uri=True, check_same_thread=False)
 
@@ -64,6 +70,33 @@ class ChunkStore:
             found.update(self._db.execute(
                 f"SELECT id, search FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall())
         return found
+
+    def put_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
+        """Vectors (float32 rows) of chunks kept here rather than in Chroma."""
+        import numpy as np
+
+        rows = [(cid, np.asarray(v, dtype="float32").tobytes()) for cid, v in zip(ids, vectors)]
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors (id, vector) VALUES (?, ?)", rows)
+
+    def delete_vectors(self, ids: list[str] | None = None) -> None:
+        """Drop the given kept vectors (None: all of them)."""
+        with self._db:
+            if ids is None:
+                self._db.execute("DELETE FROM vectors")
+            else:
+                self._db.executemany("DELETE FROM vectors WHERE id = ?", [(cid,) for cid in ids])
+
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """The kept vectors: (ids, (n, dim) float32 matrix); none for a generation older than them."""
+        import numpy as np
+
+        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'vectors'").fetchone():
+            return [], np.zeros((0, 0), dtype="float32")
+        rows = self._db.execute("SELECT id, vector FROM vectors ORDER BY id").fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype="float32")
+        return [cid for cid, _ in rows], np.stack([np.frombuffer(blob, dtype="float32") for _, blob in rows])
 
     def texts(self) -> list[str]:
         """Every chunk text, in id order."""

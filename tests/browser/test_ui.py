@@ -160,3 +160,64 @@ def test_upload_a_note_ask_about_it_and_reject_a_bad_file(page, tmp_path):
     open_tab(page, "Sources")
     ask(page, "What is Zebra attention?")
     assert "rope-notes.md" in page.inner_text("#sources")
+
+
+def _shown_card(page) -> str | None:
+    return page.locator("#study-card .study-card").first.get_attribute("data-card")
+
+
+def _grade_good(page) -> str | None:
+    """Show the answer (the cited passage, its sentence marked), grade Good; the next card's id."""
+    card_id = _shown_card(page)
+    page.click("#study-show")
+    page.locator("#study-answer .src mark").wait_for(timeout=10_000)
+    page.click("#study-good")
+    page.wait_for_function(
+        """id => { const c = document.querySelector('#study-card .study-card');
+                   return c && c.dataset.card !== id; }""", arg=card_id, timeout=10_000)
+    return _shown_card(page)
+
+
+def test_study_five_cards_the_schedule_survives_a_reload_and_a_reindex_flags_a_card(page, served_app):
+    app, _ = served_app
+    open_tab(page, "Study")
+    page.locator("#study-card .study-card").wait_for(timeout=30_000)
+    page.fill("#study-n input", "10")
+    page.click("#study-make")
+    page.locator("#study-status").get_by_text("new cards in your study deck").wait_for(timeout=60_000)
+    reviewed = []
+    for _ in range(5):
+        reviewed.append(_shown_card(page))
+        _grade_good(page)
+    assert None not in reviewed and len(set(reviewed)) == 5
+    shot(page, "study")
+
+    page.reload()
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    open_tab(page, "Study")
+    page.locator("#study-status").get_by_text("5 reviews done").wait_for(timeout=30_000)
+    assert _shown_card(page) not in reviewed  # graded Good: not due again for a while
+
+    # Edit the sentence of a card still due, re-index: that card is flagged, never shown as if nothing changed.
+    study = app.study
+    due = [c for c in study.deck.due() if c.card_id not in reviewed]
+    target = next(c for c in due if c.card.sentence in (app.settings.corpus_dir / c.card.metadata["source"])
+                  .read_text(encoding="utf-8"))
+    path = app.settings.corpus_dir / target.card.metadata["source"]
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original.replace(target.card.sentence, "这一句在复习之后被改写了。"), encoding="utf-8")
+        app.reindex()
+        open_tab(page, "Sources")
+        open_tab(page, "Study")
+        page.locator("#study-status").get_by_text("1 flagged").wait_for(timeout=30_000)
+        for _ in range(len(due)):
+            if _shown_card(page) == target.card_id:
+                break
+            _grade_good(page)
+        assert _shown_card(page) == target.card_id
+        assert "passage changed" in page.inner_text("#study-card .flagged")
+        shot(page, "study-flagged")
+    finally:
+        path.write_text(original, encoding="utf-8")
+        app.reindex()

@@ -258,3 +258,37 @@ def test_eval_commands_report_the_translated_rows(indexed_env, tmp_path, tiny_gg
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["reference_translations"] is True
     assert "with the reference translations" in result.stdout
+
+
+def test_study_new_review_status_and_export(tmp_path):
+    env = {"NOTES_CHAT_DATA_DIR": str(tmp_path / "data")}
+    assert_one_sentence_error(run("study", "new", env=env), "run 'chatbot ingest' first")  # no index yet
+    assert run("ingest", "-q", env=env).returncode == 0
+    assert_one_sentence_error(run("study", env=env), "Your study deck is empty")
+    made = run("study", "new", "--n", "6", "--json", env=env)
+    assert made.returncode == 0, made.stderr
+    cards = json.loads(made.stdout)["cards"]
+    assert len(cards) == 6
+    for card in cards:  # each answer a span of the passage it cites
+        start, end = card["span"]
+        assert card["citation"]["text"][start:end] == card["answer"] and card["where"]
+    first = cards[0]
+    review = run("study", "--max", "2", env=env, input=f"{first['answer']}\n\n\n1\n")
+    assert review.returncode == 0, review.stderr
+    assert "Your answer matches the card's. Suggested grade: good." in review.stdout
+    assert review.stdout.count("Next review") == 2 and "Done: 2 reviewed" in review.stdout
+    status = json.loads(run("study", "status", "--json", env=env).stdout)
+    assert (status["cards"], status["reviews"], status["due"]) == (6, 2, 4)
+    exported = run("study", "export", "--csv", str(tmp_path / "deck.csv"), "--anki", str(tmp_path / "deck.apkg"),
+                   env=env)
+    assert exported.returncode == 0 and (tmp_path / "deck.apkg").stat().st_size > 0
+    assert (tmp_path / "deck.csv").read_text(encoding="utf-8-sig").count("\n") >= 7
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--n", "0"], "between 1 and 200"),
+    (["--n", "10000"], "between 1 and 200"),
+    (["--notes-filter", "no-such-note-anywhere"], "No indexed note matches 'no-such-note-anywhere'"),
+])
+def test_bad_study_requests_are_one_sentence(indexed_env, args, fragment):
+    assert_one_sentence_error(run("study", "new", *args, env=indexed_env), fragment)

@@ -60,7 +60,7 @@ def test_killed_ingest_leaves_the_last_complete_index(tmp_path, real_embedder):
     assert report.added == [] and report.pending == 0
     assert report.model_texts <= 600 - 128  # resumed: the batches done before the kill came from the cache
     after = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model))
-    assert after.count == count_before + 600 == len(set(after.collection.get(include=[])["ids"]))
+    assert after.count == count_before + 600 == len(set(after.dense_ids()))
     assert after.dense_coverage == 1.0
     assert all((g / "manifest.json").is_file() for g in root.glob("gen-*"))  # the killed fill's copy was pruned
 
@@ -92,10 +92,10 @@ def test_kill_at_several_points_never_serves_a_partial_index(tmp_path, real_embe
 
     reader = IndexReader.open(settings.data_dir, name)
     assert reader.count in (count_before, count_before + new)  # old or new, never partial
-    assert len(set(reader.collection.get(include=[])["ids"])) == reader.count
+    assert len(set(reader.dense_ids())) == reader.count
     assert reader.dense_coverage == 1.0  # the one served is complete
     ingest(settings, embedder=real_embedder)
     after = IndexReader.open(settings.data_dir, name)
-    ids = after.collection.get(include=[])["ids"]
+    ids = after.dense_ids()
     assert after.count == count_before + new == len(ids) == len(set(ids)) == len(after.manifest["chunk_ids"])
     assert all((g / "manifest.json").is_file() for g in root.glob("gen-*"))

@@ -102,3 +102,17 @@ def test_swapping_between_the_small_and_the_larger_model_needs_no_reindex(small,
     assert first.model != second.model
     assert small.retriever.index is index and current_generation(index.gen.parent) == served  # same index
     assert first.citations and second.citations
+
+
+def test_model_written_cards_are_kept_only_when_their_passage_states_the_answer(small, real_retriever):
+    from chatbot.study.cards import chunks_of, model_cards
+
+    seen = []
+    cards, written = model_cards(small.model, chunks_of(real_retriever.index), 2,
+                                 on_card=lambda card, reply: seen.append((card, reply)))
+    assert written == len(seen) >= len(cards) and written <= 4  # two passages per card asked for, at most
+    for card in cards:
+        assert card.question.endswith(("?", "？")) and card.answer
+        sentence = card.sentence.replace(" ", "")
+        assert card.answer.replace(" ", "") in card.passage.replace(" ", "") or all(
+            ch in sentence for ch in card.answer if ch.isdigit())  # a span, or its numbers stated by its sentence

@@ -22,12 +22,51 @@ def _reader(settings) -> IndexReader:
 
 
 def _indexed(settings) -> dict[str, set[str]]:
-    """note text -> set of source labels, read back from Chroma itself."""
+    """note text -> set of source labels, of the chunks the vector side itself holds."""
     reader = _reader(settings)
-    got = reader.collection.get(include=["documents", "metadatas"])
-    assert len(got["ids"]) == reader.count  # manifest and store agree: no orphans, no duplicates
+    ids = reader.dense_ids()
+    assert len(ids) == len(set(ids)) == reader.count  # manifest and vectors agree: no orphans, no duplicates
+    got = reader.store.get(ids)
     reader.close()  # no longer served: an ingest may prune it
-    return {doc: set(json.loads(meta["sources"])) for doc, meta in zip(got["documents"], got["metadatas"])}
+    return {text: set(json.loads(meta["sources"])) for text, meta in got.values()}
+
+
+def _chroma(settings) -> dict[str, dict]:
+    """chunk id -> metadata, as Chroma itself holds them."""
+    reader = _reader(settings)
+    got = reader.collection.get(include=["metadatas"])
+    reader.close()
+    return dict(zip(got["ids"], got["metadatas"]))
+
+
+def test_an_edit_keeps_its_vectors_loose_until_there_are_many(settings, corpus, fake_embedder):
+    settings = settings.model_copy(update={"loose_vectors": 3})
+    (corpus / "a.txt").write_text("梯度检查点节省显存。\n\n混合精度训练。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    first = _chroma(settings)
+    assert len(first) == 2  # a first ingest puts its vectors in Chroma
+    (corpus / "b.txt").write_text("LoRA 训练低秩矩阵。\n", encoding="utf-8")
+    (corpus / "a.txt").rename(corpus / "c.txt")
+    ingest(settings, embedder=fake_embedder)
+    manifest = read_manifest(current_generation(index_root(settings.data_dir, collection_name(settings.embedding_model))))
+    assert len(manifest["loose"]) == 1 and len(manifest["stale"]) == 2  # one new vector, two relabelled entries
+    assert _chroma(settings) == first  # Chroma not touched by the edit
+    assert _indexed(settings) == {"梯度检查点节省显存。": {"c.txt:L1-1"}, "混合精度训练。": {"c.txt:L3-3"},
+                                  "LoRA 训练低秩矩阵。": {"b.txt:L1-1"}}
+    reader = _reader(settings)
+    found = [chunk.text for chunk, _ in reader.dense_search(fake_embedder.embed(["LoRA 训练低秩矩阵。"])[0], 3)]
+    assert found[0] == "LoRA 训练低秩矩阵。" and len(found) == 3  # loose and Chroma vectors searched together
+    reader.close()
+
+    (corpus / "d.txt").write_text("KV Cache 保存键和值。\n", encoding="utf-8")
+    (corpus / "e.txt").write_text("量化把权重存成整数。\n", encoding="utf-8")
+    (corpus / "b.txt").unlink()
+    ingest(settings, embedder=fake_embedder)  # more than three loose or stale: moved into Chroma
+    manifest = read_manifest(current_generation(index_root(settings.data_dir, collection_name(settings.embedding_model))))
+    assert manifest["loose"] == manifest["stale"] == []
+    chroma = _chroma(settings)
+    assert {json.loads(m["sources"])[0] for m in chroma.values()} == {"c.txt:L1-1", "c.txt:L3-3", "d.txt:L1-1",
+                                                                       "e.txt:L1-1"}
 
 
 def test_add_change_delete_rename(settings, corpus, fake_embedder):
@@ -54,6 +93,37 @@ def test_add_change_delete_rename(settings, corpus, fake_embedder):
     assert (report.added, report.removed) == (["c.txt"], ["b.txt"])
     assert fake_embedder.embedded == embedded_before  # a rename re-labels, it does not re-embed
     assert _indexed(settings)["FP16 半精度。"] == {"c.txt:L3-3"}
+
+
+def test_an_edit_splits_only_the_edited_note_again(settings, corpus, fake_embedder, monkeypatch):
+    import chatbot.search.ingest as ingesting
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (corpus / name).write_text(f"{name} 的笔记。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    split = []
+    real = ingesting.chunk_note
+    monkeypatch.setattr(ingesting, "chunk_note", lambda note, *a: split.append(note.source) or real(note, *a))
+    (corpus / "b.txt").write_text("b.txt 的笔记，改过了。\n", encoding="utf-8")
+    report = ingest(settings, embedder=fake_embedder)
+    assert split == ["b.txt"] and (report.chunks_embedded, report.chunks_deleted) == (1, 1)
+    assert set(_indexed(settings)) == {"a.txt 的笔记。", "b.txt 的笔记，改过了。", "c.txt 的笔记。"}
+
+
+def test_a_served_generation_keeps_its_chroma_files_when_the_next_one_writes_to_chroma(settings, corpus,
+                                                                                        fake_embedder):
+    import hashlib
+
+    settings = settings.model_copy(update={"loose_vectors": 0})  # every vector straight into Chroma
+    (corpus / "a.txt").write_text("梯度检查点节省显存。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    served = _reader(settings)  # served meanwhile: the edit must not touch its files
+    files = {p: hashlib.sha1(p.read_bytes()).hexdigest() for p in (served.gen / "chroma").rglob("*") if p.is_file()}
+    (corpus / "b.txt").write_text("LoRA 训练低秩矩阵。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    assert {p: hashlib.sha1(p.read_bytes()).hexdigest() for p in files} == files
+    served.close()
+    assert set(_indexed(settings)) == {"梯度检查点节省显存。", "LoRA 训练低秩矩阵。"}
 
 
 def test_unchanged_reingest_does_no_work(settings, corpus, fake_embedder):

@@ -1,6 +1,6 @@
 """The package's layers: a part imports only the parts below it.
 
-    apps > measure > answers > search > notes, models > shared (settings, errors, privacy)
+    apps > measure > study > answers > search > notes, models > shared (settings, errors, privacy)
 
 Every import of every module under ``chatbot/`` is read with ``ast`` (relative ones, absolute
 ones, and those inside functions or ``if TYPE_CHECKING:``) and resolved to the part it lands
@@ -18,7 +18,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "chatbot"
 SHARED = ""  # the modules directly in chatbot/: settings, errors, privacy (and the package itself)
-LEVELS = {"apps": 5, "measure": 4, "answers": 3, "search": 2, "notes": 1, "models": 1, SHARED: 0}
+LEVELS = {"apps": 6, "measure": 5, "study": 4, "answers": 3, "search": 2, "notes": 1, "models": 1, SHARED: 0}
 
 
 def module_name(path: str) -> tuple[list[str], bool]:
@@ -130,7 +130,7 @@ def test_every_subpackage_has_a_layer():
         # "from .. import x" from a nested package names the module x
         ("chatbot/search/index/reader.py", "from ... import measure\n",
          "chatbot/search/index/reader.py:1 imports chatbot.measure: search (level 2) may import only parts below "
-         "it, not measure (level 4)"),
+         "it, not measure (level 5)"),
         # a part that is not in the table
         ("chatbot/cards/deck.py", "import json\n",
          "chatbot/cards/deck.py: part 'cards' is not in the layer table (tests/unit/test_layout.py, README)"),

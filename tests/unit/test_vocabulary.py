@@ -66,3 +66,14 @@ def test_words_found_nowhere_are_absent_names_and_typos_are_not():
     assert absent("What are the steps of gradient checkpointing, with the algoritm?") == []  # a typo is no evidence
     assert absent("How much does it hit?") == []  # everyday words ('much', 'hit') are no evidence
     assert absent("梯度显存怎么算？") == []  # a compound whose parts the notes use (梯度, 显存) is not absent
+
+
+def test_relearning_after_an_edit_gives_what_learning_from_scratch_gives(tmp_path):
+    from chatbot.search.vocabulary import relearn, text_pairs
+
+    before, after = NOTES[:3], NOTES[1:] + ["buttermilk 不在这里。步骤(steps)和边缘都在。"]
+    previous = learn([text_pairs(t) for t in before], frequencies(before), tmp_path)
+    changed = {t for text in set(before) ^ set(after) for t in tokenize(text)}  # tokens of notes added or gone
+    got = relearn(previous, [text_pairs(t) for t in after], frequencies(after), changed, tmp_path)
+    assert got == learn([text_pairs(t) for t in after], frequencies(after), tmp_path)
+    assert got != previous  # the edit did change the vocabulary

@@ -1,5 +1,5 @@
 """``python -m chatbot.apps.cli``: the ``chatbot`` command, run from a checkout."""
 
-from . import main
+from . import run
 
-main()
+run()

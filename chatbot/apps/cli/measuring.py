@@ -101,6 +101,46 @@ def eval_answers(ctx, questions: Path | None, model_path: Path | None, out: Path
     write_json(out, results)
 
 
+@eval.command("study")
+@_NOTES_OPTION
+@click.option("--n", "count", type=int, default=30, show_default=True, help="Cards to make (1-200).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="GGUF model writing the cards (default: offline cards).")
+@click.option("--language", type=click.Choice(["notes", "zh", "en"]), default="notes", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/eval-study.json"),
+              show_default=True)
+@click.pass_context
+def eval_study(ctx, notes: Path | None, count: int, model_path: Path | None, language: str, out: Path) -> None:
+    """Cards from the notes, checked: answer spans of their passages, none shared, notes covered."""
+    from ...measure.eval_study import evaluate_study
+
+    settings = _eval_settings(ctx, notes)
+    model = None
+    if model_path is not None:
+        from ...models.llm import load_model
+
+        model = load_model(model_path.expanduser(), n_ctx=settings.n_ctx, n_threads=settings.n_threads,
+                           seed=settings.seed)
+    try:
+        results, cards = evaluate_study(settings, count, model, language)
+    finally:
+        if model is not None:
+            model.close()
+    for card in cards:  # to read here; the report keeps no note text
+        click.echo(f"[{card.kind}] {card.question}\n    → {card.answer}   ({card.citation().where()})")
+    results["notes_folder"] = str(notes) if notes else str(settings.corpus_dir)
+    rows = [("cards", results["cards"]), ("answer is a span of its cited passage", results["span_ok"]),
+            ("cards sharing an answer span / an answer", f"{results['shared_spans']} / {results['shared_answers']}"),
+            ("notes / files / headings", f"{results['notes']} / {results['files']} / {results['headings']}"),
+            ("kinds", ", ".join(f"{k} {v}" for k, v in sorted(results["kinds"].items()))),
+            ("seconds", results["seconds"])]
+    if model is not None:
+        rows.append(("written by the model / kept after the check",
+                     f"{results['written']} / {results['cards']} ({results['kept_share']:.0%})"))
+    for label, value in rows:
+        click.echo(f"{label:44s} {value}")
+    write_json(out, results)
+
+
 @main.group(invoke_without_command=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench.json"),
               show_default=True)
