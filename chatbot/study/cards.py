@@ -233,7 +233,7 @@ def _candidates(chunk: Chunk, pair_terms: set[str], rarity: Callable[[str], floa
     heading = chunk.heading
     shown = compact(heading)  # what the card's citation shows anyway: no blank may hide it
     best: dict[str, list[_Candidate]] = defaultdict(list)
-    math = [m.span() for m in _MATH_RE.finditer(text)]
+    formulas = [m.span() for m in _MATH_RE.finditer(text)]
 
     lang = detect_language(text) if language == "notes" else language
 
@@ -267,11 +267,11 @@ def _candidates(chunk: Chunk, pair_terms: set[str], rarity: Callable[[str], floa
         for term, weight in _key_terms(sentence, pair_terms):
             if compact(term) in shown or not 2 <= len(compact(term)) <= 20:
                 continue
-            if any(a <= start + sentence.find(term) < b for a, b in math):
-                continue  # a formula's variable (s_0, head_1) is no term to learn
             at = sentence.find(term)
             if at < 0 or not _standalone(sentence, at, term):
                 continue
+            if any(a <= start + at < b for a, b in formulas):
+                continue  # a formula's variable (s_0, head_1) is no term to learn
             blanked = _blank(sentence, term)
             if len(compact(blanked)) < 8:
                 continue
@@ -412,6 +412,12 @@ def _spread(candidates: list[_Candidate], n: int, exclude: set[str]) -> list[Car
 # --------------------------------------------------------------------------- model cards
 
 
+# A question about the text itself rather than what it teaches.
+_ABOUT_THE_TEXT_RE = re.compile(r"本章|本书|本文|本节|本篇|本项目|本教程|本补充|这段|该段|这篇|原文|作者|"
+                                r"\b(?:passage|this (?:chapter|section|article|book|text)|the author)\b", re.I)
+_YES_NO_RE = re.compile(r"^(?:是否|能否|可否)|吗[？?]$|(?<![什怎那这多])么[？?]$|"
+                        r"^(?:is|are|does|do|did|can|could|will|should|was|were)\b", re.I)
+_POINTS_ON_RE = re.compile(r"[:：]$|如下|下图|如图|见图|图\s?\d|as follows|(?:see|in) (?:the )?(?:figure|table) ", re.I)
 _QA_RE = re.compile(r"(?:Q|问题|问)\s*[:：]\s*(?P<q>.+?)\s*\n+\s*(?:A|答案|答)\s*[:：]\s*(?P<a>.+)", re.S)
 
 
@@ -435,7 +441,7 @@ def model_cards(model: LocalModel, chunks: Sequence[Chunk], n: int, *, language:
     ``on_card(card or None, raw reply)`` follows each attempt."""
     if not 1 <= n <= MAX_CARDS:
         raise UserError(f"Ask for between 1 and {MAX_CARDS} cards at a time (got {n}).")
-    chosen = [c for c in chunks if _usable(c) and (not notes_filter or c.matches(notes_filter))]
+    chosen = [c for c in chunks if _usable(c) and not _file_lead(c) and (not notes_filter or c.matches(notes_filter))]
     if not chosen:
         raise UserError("No indexed passage to write cards from" + (f" matches {notes_filter!r}" if notes_filter else "")
                         + "; check the filter or run 'chatbot ingest'.")
@@ -473,6 +479,14 @@ def _lead(text: str, limit: int = MODEL_PASSAGE_CHARS) -> str:
     return text[: ends[-1]] if ends else text[:limit]
 
 
+def _file_lead(chunk: Chunk) -> bool:
+    """A Markdown file's opening, before its first section: it says what the file is about ('本章
+    介绍…'), which the 1.5B model turned into questions about the document, not about its subject."""
+    source = str(chunk.metadata.get("source", "")).lower()
+    return source.endswith((".md", ".markdown")) and int(chunk.metadata.get("chunk_index", 0)) == 0 \
+        and not re.match(r"#{2,6}\s", chunk.text)
+
+
 def checked_card(reply: str, chunk: Chunk, language: str) -> Card | None:
     """The card a model's ``reply`` describes, if the passage states its answer; else None."""
     match = _QA_RE.search(reply.strip())
@@ -484,6 +498,10 @@ def checked_card(reply: str, chunk: Chunk, language: str) -> Card | None:
         return None  # no question asked, or no short answer
     if compact(answer) in compact(question):
         return None  # the question gives its answer away
+    if _ABOUT_THE_TEXT_RE.search(question):
+        return None  # about the document ('本章的主要内容', 'the author of the passage'), not its subject
+    if _YES_NO_RE.search(question) or _POINTS_ON_RE.search(answer):
+        return None  # a yes/no question, or an answer that points at what follows ('格式如下：', '如图5.1所示')
     text = chunk.text
     at = text.find(answer)
     spans = sentence_spans(text)

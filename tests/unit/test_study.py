@@ -101,11 +101,17 @@ def test_a_filter_matching_nothing_and_an_empty_index_are_one_sentence():
 
 def test_a_model_card_is_kept_only_when_the_passage_states_its_answer():
     chunk = _chunks({"a.md": NOTES["en.md"]})[1 - 1]
+    assert checked_card("问题：Llama 3.1 支持的上下文长度是什么？\n答案：128K tokens", chunk, "zh") is not None
+    assert checked_card("问题：Llama 3.1 支持长上下文吗？\n答案：128K tokens", chunk, "zh") is None  # yes/no
     kept = checked_card("Q: What context length do Llama 3.1 models support?\nA: 128K tokens", chunk, "en")
     assert kept is not None and kept.answer == "128K tokens" and kept.passage[slice(*kept.span)] == "128K tokens"
     assert checked_card("Q: What context length?\nA: 256K tokens", chunk, "en") is None  # a number the notes lack
     assert checked_card("Q: Who made Llama?\nA: Meta", chunk, "en") is None
     assert checked_card("no question here", chunk, "en") is None
+    assert checked_card("Q: Who wrote this passage?\nA: 128K tokens", chunk, "en") is None  # about the text
+    assert checked_card("Q: What does 128K tokens mean?\nA: 128K tokens", chunk, "en") is None  # gives it away
+    assert checked_card("Q: Do Llama 3.1 models support long contexts?\nA: 128K tokens", chunk, "en") is None  # yes/no
+    assert checked_card("Q: What is Top-p sampling?\nA: a decoding method that keeps:", chunk, "en") is None
 
 
 @pytest.mark.parametrize("typed, grade", [
