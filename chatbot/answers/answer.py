@@ -99,12 +99,9 @@ class Answerer:
     def set_model(self, path: Path | None) -> None:
         """Load ``path`` (None: extractive mode) and free the previous model.  On a bad file
         the previous model stays loaded and ModelError says why."""
-        from ..models.llm import load_model
+        from ..models.llm import load_configured
 
-        new = None
-        if path is not None:
-            s = self.settings
-            new = load_model(Path(path).expanduser(), n_ctx=s.n_ctx, n_threads=s.n_threads, seed=s.seed)
+        new = load_configured(path, self.settings) if path is not None else None
         old, self.model = self.model, new
         if old is not None:
             old.close()

@@ -279,18 +279,13 @@ class NotesApp:
 
     def check_typed(self, deck_card: DeckCard, typed: str) -> Verdict | None:
         """The typed answer against the card's; with a model loaded, also the model's judgement."""
-        from ..study.check import check_answer, judge_answer
+        from ..study.check import suggest
 
-        verdict = check_answer(typed, deck_card.card.answer)
-        if verdict is None or verdict.grade == "good" or self.answerer.model is None:
-            return verdict
-        card = deck_card.card
         try:
-            return judge_answer(self.answerer.model, card.question, card.answer, card.passage, typed, card.language,
-                                verdict)
+            return suggest(typed, deck_card.card, self.answerer.model)
         except Exception:  # noqa: BLE001 - the offline verdict stands; the model's failure is logged
             log.exception("the model could not judge the typed answer")
-            return verdict
+            return suggest(typed, deck_card.card)
 
     def study_status(self) -> str:
         counts = self.study.deck.counts()

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from ..search.retrieve import open_current
+from ..search.retrieve import open_reader
 from ..study.cards import Card, chunks_of, make_cards, model_cards
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def evaluate_study(settings: Settings, n: int, model: LocalModel | None = None, 
                    notes_filter: str = "") -> tuple[dict[str, Any], list[Card]]:
     """Make ``n`` cards from the current index (offline, or with ``model``) and check them:
     (the figures, for the report; the cards, to read)."""
-    reader, _ = open_current(settings)
+    reader = open_reader(settings)
     try:
         chunks = chunks_of(reader)
         passages = {c.chunk_id: c.text for c in chunks}

@@ -14,9 +14,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 GGUF_MAGIC = b"GGUF"
 # Used only when a GGUF carries no chat template of its own.
@@ -225,6 +228,11 @@ class LocalModel:
             if not self.closed:
                 self.closed = True
                 self.llama.close()
+
+
+def load_configured(path: Path, settings: Settings) -> LocalModel:
+    """``load_model`` of ``path`` (``~`` expanded) with the settings' context, threads and seed."""
+    return load_model(Path(path).expanduser(), n_ctx=settings.n_ctx, n_threads=settings.n_threads, seed=settings.seed)
 
 
 def load_model(path: Path, *, n_ctx: int, n_threads: int, seed: int) -> LocalModel:

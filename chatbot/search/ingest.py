@@ -233,7 +233,8 @@ def ingest(
     # The notes' vocabulary is learned with every new generation; a new recipe learns it again.
     report.relearned = bool(old) and old.get("vocabulary") != VOCABULARY_VERSION
     chunking = [settings.chunk_size, settings.chunk_overlap, settings.section_chunk_size, CHUNKER_VERSION]
-    if (not fresh and not report.reparsed and not report.relearned and old.get("chunking") == chunking
+    same_chunking = not fresh and not report.reparsed and old.get("chunking") == chunking
+    if (same_chunking and not report.relearned
             and files.keys() == old_files.keys() and all(files[k]["sha1"] == old_files[k]["sha1"] for k in files)):
         # No note changed: the chunks are those of the manifest; skip parsing them out again.
         report.notes, report.chunks = old.get("notes", 0), len(old.get("chunk_ids", []))
@@ -247,7 +248,6 @@ def ingest(
         reason = "; ".join(report.skipped) or f"no {'/'.join(SUPPORTED_SUFFIXES)} files with text"
         raise CorpusError(f"No notes to index in {where} ({reason}); add notes there, the index is unchanged.")
     old_hashes: dict[str, str] = {} if fresh else old.get("chunk_meta", {})
-    same_chunking = not fresh and not report.reparsed and old.get("chunking") == chunking
     chunks, hashes, note_chunks = _chunks(notes, chunking, old.get("note_chunks", {}) if same_chunking else {},
                                           old_hashes)
     metas = {cid: c.metadata() for cid, c in chunks.items()}

@@ -323,14 +323,20 @@ def _scale(scores: dict[str, float]) -> dict[str, float]:
     return {cid: (s - low) / (high - low) for cid, s in scores.items()}
 
 
-def open_current(settings: Settings) -> tuple[IndexReader, Glossary]:
-    """The current index generation for ``settings``' embedding model, and the glossary its
-    questions are expanded with (bundled, the user's file, the notes' learned vocabulary)."""
+def open_reader(settings: Settings) -> IndexReader:
+    """The current index generation for ``settings``' embedding model (leased until closed)."""
     from .embed import collection_name
-    from .glossary import load_glossary
     from .index import IndexReader
 
-    reader = IndexReader.open(settings.data_dir, collection_name(settings.embedding_model), settings.chroma_url)
+    return IndexReader.open(settings.data_dir, collection_name(settings.embedding_model), settings.chroma_url)
+
+
+def open_current(settings: Settings) -> tuple[IndexReader, Glossary]:
+    """``open_reader``, and the glossary its questions are expanded with (bundled, the user's
+    file, the notes' learned vocabulary)."""
+    from .glossary import load_glossary
+
+    reader = open_reader(settings)
     return reader, load_glossary(settings.glossary_file, reader.learned_vocabulary())
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -105,25 +105,38 @@ def note_pairs(texts: Iterable[str] | Iterable[dict[str, list[str]]]) -> dict[st
 def dictionary_pairs(document_frequency: Callable[[str], int | None], cache_dir: Path | None = None) -> dict[str, list[str]]:
     """English word or phrase -> the notes' Chinese words CC-CEDICT translates it with, the ones
     the notes use most first (``document_frequency``: chunks holding a BM25 token)."""
-    found: dict[str, Counter] = defaultdict(Counter)
+    found: dict[str, dict[str, int]] = defaultdict(dict)
     for chinese, keys in dictionary(cache_dir).senses.items():
         frequency = document_frequency(chinese)
         if not frequency or chinese in ZH_STOPWORDS:
             continue
         for key in keys:
             found[key][chinese] = frequency
-    return {english: [zh for zh, _ in counts.most_common(MAX_DICTIONARY_SENSES)] for english, counts in found.items()}
+    return {english: _most_used(counts.items()) for english, counts in found.items()}
+
+
+def _most_used(used: Iterable[tuple[str, int]]) -> list[str]:
+    """The Chinese words of one English key the notes use most (ties in dictionary order)."""
+    return [zh for zh, _ in sorted(used, key=lambda item: -item[1])[:MAX_DICTIONARY_SENSES]]
+
+
+def _foreign(word: str, chinese: Iterable[str], document_frequency: Callable[[str], int | None]) -> bool:
+    """None of the word's Chinese translations in the notes, nor the word itself."""
+    return (not any(document_frequency(zh) for zh in chinese)
+            and not document_frequency(word) and not document_frequency(stem(word)))
+
+
+def _written(texts: Iterable[str] | Iterable[dict[str, list[str]]]) -> list[str]:
+    """Glossary lines of the pairs the notes write."""
+    return [f"{en}\t{'|'.join(sorted(zh))}" for en, zh in sorted(note_pairs(texts).items())]
 
 
 def foreign_words(document_frequency: Callable[[str], int | None], cache_dir: Path | None = None) -> list[str]:
     """English words the dictionary knows but the notes never use, in either language: none of
     the word's Chinese translations occurs, nor the word itself ('buttermilk': 酪乳 is nowhere).
     A question hinging on such a word asks about something else (``terms.absent_words``)."""
-    return sorted(
-        word for word, chinese in dictionary(cache_dir).singles.items()
-        if not any(document_frequency(zh) for zh in chinese)
-        and not document_frequency(word) and not document_frequency(stem(word))
-    )
+    return sorted(word for word, chinese in dictionary(cache_dir).singles.items()
+                  if _foreign(word, chinese, document_frequency))
 
 
 @dataclass(frozen=True)
@@ -148,7 +161,7 @@ def learn(texts: Iterable[str] | Iterable[dict[str, list[str]]], document_freque
           cache_dir: Path | None = None) -> Learned:
     """The notes' vocabulary: their written pairs (``texts``: as ``note_pairs`` takes them),
     dictionary pairs and foreign words (``cache_dir``: where the parsed dictionary is kept)."""
-    written = [f"{en}\t{'|'.join(sorted(zh))}" for en, zh in sorted(note_pairs(texts).items())]
+    written = _written(texts)
     pairs = dictionary_pairs(document_frequency, cache_dir)
     dictionary = [f"{en}\t{'|'.join(zh)}" for en, zh in sorted(pairs.items())]
     return Learned(written, dictionary, foreign_words(document_frequency, cache_dir))
@@ -161,25 +174,24 @@ def relearn(previous: Learned, texts: Iterable[str] | Iterable[dict[str, list[st
     frequency moved).  Only dictionary words among them are looked at again, in the SQLite copy
     of the dictionary, so a one-file edit does not read the whole dictionary (0.5 s)."""
     changed = set(changed)
-    written = [f"{en}\t{'|'.join(sorted(zh))}" for en, zh in sorted(note_pairs(texts).items())]
+    written = _written(texts)
     pairs = dict(line.split("\t", 1) for line in previous.dictionary)
     foreign = set(previous.foreign)
     index = DictionaryIndex(cache_dir)
     try:
         for key, chinese in index.candidates(index.keys_of(changed)).items():
             # As dictionary_pairs: the notes' words (not stopwords) by frequency, ties in dictionary order.
-            used = [(zh, f) for zh in chinese if zh not in ZH_STOPWORDS and (f := document_frequency(zh))]
-            best = sorted(used, key=lambda item: -item[1])[:MAX_DICTIONARY_SENSES]
+            best = _most_used((zh, f) for zh in chinese if zh not in ZH_STOPWORDS and (f := document_frequency(zh)))
             if best:
-                pairs[key] = "|".join(zh for zh, _ in best)
+                pairs[key] = "|".join(best)
             else:
                 pairs.pop(key, None)
         for word, chinese in index.chinese_of(index.glosses_of(changed)).items():
             # As foreign_words: none of its Chinese words in the notes, nor the word itself.
-            if any(document_frequency(zh) for zh in chinese) or document_frequency(word) or document_frequency(stem(word)):
-                foreign.discard(word)
-            else:
+            if _foreign(word, chinese, document_frequency):
                 foreign.add(word)
+            else:
+                foreign.discard(word)
     finally:
         index.close()
     return Learned(written, [f"{en}\t{zh}" for en, zh in sorted(pairs.items())], sorted(foreign))

@@ -124,8 +124,7 @@ class IndexWriter:
         in_chroma = [cid for cid in ids if self._in_chroma(cid)]
         if in_chroma and self._chroma_directly():
             self._flush()
-            for start in range(0, len(in_chroma), 5000):
-                self._collection.delete(ids=in_chroma[start : start + 5000])
+            self._delete_in_chroma(in_chroma)
         else:
             self._stale.update(in_chroma)
         loose = [cid for cid in ids if cid in self._loose]
@@ -162,6 +161,10 @@ class IndexWriter:
             self._collection.upsert(ids=ids, documents=texts, metadatas=metadatas, embeddings=vectors.tolist())
         self._pending.difference_update(ids)
 
+    def _delete_in_chroma(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), 5000):  # Chroma's limit on one call
+            self._collection.delete(ids=ids[start : start + 5000])
+
     def _flush(self) -> None:
         """Move the loose vectors into Chroma and bring its stale entries up to date."""
         if not (self._loose or self._stale):
@@ -169,8 +172,7 @@ class IndexWriter:
         collection = self._collection
         gone = [cid for cid in self._stale if cid not in self._tokens or cid in self._pending]
         relabelled = [cid for cid in self._stale if cid not in gone and cid not in self._loose]
-        for start in range(0, len(gone), 5000):
-            collection.delete(ids=gone[start : start + 5000])
+        self._delete_in_chroma(gone)
         if relabelled:
             stored = self._store.get(relabelled)
             collection.update(ids=list(stored), metadatas=[meta for _, meta in stored.values()])

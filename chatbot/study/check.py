@@ -45,6 +45,15 @@ def check_answer(typed: str, answer: str) -> Verdict | None:
     return Verdict("again", "Not the card's answer.", similarity)
 
 
+def suggest(typed: str, card, model=None) -> Verdict | None:
+    """The grade to suggest for ``typed`` on ``card`` (a ``cards.Card``): ``check_answer``, and
+    where that is not Good and a ``model`` is given, its judgement too (``judge_answer``)."""
+    verdict = check_answer(typed, card.answer)
+    if verdict is None or verdict.grade == "good" or model is None:
+        return verdict
+    return judge_answer(model, card.question, card.answer, card.passage, typed, card.language, verdict)
+
+
 def judge_messages(question: str, answer: str, passage: str, typed: str, language: str) -> list[dict[str, str]]:
     """A model's prompt: is the typed answer right, by this passage?  One word, then one sentence."""
     if language == "en":

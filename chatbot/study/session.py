@@ -47,15 +47,21 @@ class Study:
         self.last_sync = SyncReport()
 
     def refresh(self) -> SyncReport:
-        """Compare the deck with the current index generation if it changed since last time."""
-        from ..search.retrieve import open_current
+        """Compare the deck with the current index generation if it changed since last time
+        (each grade in the UI asks: an unchanged index costs one small file read)."""
+        from ..search.embed import collection_name
+        from ..search.generations import current_generation, index_root
+        from ..search.retrieve import open_reader
 
         with self._lock:
-            reader, _ = open_current(self.settings)
+            current = current_generation(index_root(self.settings.data_dir,
+                                                    collection_name(self.settings.embedding_model)))
+            if current is not None and current.name == self._generation:
+                return self.last_sync
+            reader = open_reader(self.settings)  # (no index yet: IndexMissingError says what to do)
             try:
-                if reader.gen.name != self._generation:
-                    self.last_sync = self.deck.sync(chunks_of(reader))
-                    self._generation = reader.gen.name
+                self.last_sync = self.deck.sync(chunks_of(reader))
+                self._generation = reader.gen.name
             finally:
                 reader.close()
             return self.last_sync
@@ -63,10 +69,10 @@ class Study:
     def new_cards(self, n: int, *, notes_filter: str = "", language: str = "notes",
                   model: LocalModel | None = None) -> Made:
         """Make up to ``n`` cards the deck does not have yet and add them (due now)."""
-        from ..search.retrieve import open_current
+        from ..search.retrieve import open_reader
 
         self.refresh()
-        reader, _ = open_current(self.settings)
+        reader = open_reader(self.settings)
         try:
             chunks = chunks_of(reader)
             exclude = self.deck.answers()

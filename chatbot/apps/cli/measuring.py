@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import main, settings_of, write_json
+from .studying import card_line
 
 
 @main.group()
@@ -114,19 +115,16 @@ def eval_study(ctx, notes: Path | None, count: int, model_path: Path | None, lan
     from ...measure.eval_study import evaluate_study
 
     settings = _eval_settings(ctx, notes)
-    model = None
-    if model_path is not None:
-        from ...models.llm import load_model
+    from ...models.llm import load_configured
 
-        model = load_model(model_path.expanduser(), n_ctx=settings.n_ctx, n_threads=settings.n_threads,
-                           seed=settings.seed)
+    model = load_configured(model_path, settings) if model_path is not None else None
     try:
         results, cards = evaluate_study(settings, count, model, language)
     finally:
         if model is not None:
             model.close()
     for card in cards:  # to read here; the report keeps no note text
-        click.echo(f"[{card.kind}] {card.question}\n    → {card.answer}   ({card.citation().where()})")
+        click.echo(card_line(card))
     results["notes_folder"] = str(notes) if notes else str(settings.corpus_dir)
     rows = [("cards", results["cards"]), ("answer is a span of its cited passage", results["span_ok"]),
             ("cards sharing an answer span / an answer", f"{results['shared_spans']} / {results['shared_answers']}"),

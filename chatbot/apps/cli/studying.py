@@ -24,17 +24,13 @@ def study(ctx: click.Context, limit: int, model_path: Path | None) -> None:
     """Review the cards that are due (make some first with 'chatbot study new')."""
     if ctx.invoked_subcommand is not None:
         return
-    from ...study.check import check_answer, judge_answer
+    from ...models.llm import load_configured
+    from ...study.check import suggest
     from ...study.session import Study
 
     settings = settings_of(ctx)
     session = Study(settings)
-    model = None
-    if model_path is not None:
-        from ...models.llm import load_model
-
-        model = load_model(model_path.expanduser(), n_ctx=settings.n_ctx, n_threads=settings.n_threads,
-                           seed=settings.seed)
+    model = load_configured(model_path, settings) if model_path is not None else None
     due = session.due()
     counts = session.deck.counts()
     if not due:
@@ -65,9 +61,7 @@ def study(ctx: click.Context, limit: int, model_path: Path | None) -> None:
         click.echo("Passage: " + ("…" if start > 160 else "") + before
                    + click.style(text[start:end], bold=True, underline=True) + after
                    + ("…" if end + 160 < len(text) else ""))
-        verdict = check_answer(typed, card.answer)
-        if model is not None and verdict is not None and verdict.grade != "good":
-            verdict = judge_answer(model, card.question, card.answer, card.passage, typed, card.language, verdict)
+        verdict = suggest(typed, card, model)
         suggested = verdict.grade if verdict else "good"
         if verdict:
             click.echo(f"{verdict.reason} Suggested grade: {verdict.grade}.")
@@ -113,14 +107,11 @@ def new(ctx: click.Context, count: int, notes_filter: str, language: str, model_
     """Make study cards from your indexed notes, each citing its passage."""
     from ...study.session import Study
 
+    from ...models.llm import load_configured
+
     settings = settings_of(ctx)
     session = Study(settings)
-    model = None
-    if model_path is not None:
-        from ...models.llm import load_model
-
-        model = load_model(model_path.expanduser(), n_ctx=settings.n_ctx, n_threads=settings.n_threads,
-                           seed=settings.seed)
+    model = load_configured(model_path, settings) if model_path is not None else None
     try:
         made = session.new_cards(count, notes_filter=notes_filter, language=language, model=model)
     finally:
@@ -131,7 +122,7 @@ def new(ctx: click.Context, count: int, notes_filter: str, language: str, model_
                                "written": made.written}, ensure_ascii=False, indent=2))
         return
     for card in made.cards:
-        click.echo(f"[{card.kind}] {card.question}\n    → {card.answer}   ({card.citation().where()})")
+        click.echo(card_line(card))
     click.echo(made.summary() + (" Review them with 'chatbot study'." if made.cards else ""))
 
 
@@ -168,6 +159,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
         return
     click.echo(f"{counts['due']} due of {counts['cards']} cards ({counts['changed']} flagged: their passage "
                f"changed), {counts['retired']} retired, {counts['reviews']} reviews done.")
+
+
+def card_line(card) -> str:
+    """A card in two lines: its kind and question, then its answer and where it comes from."""
+    return f"[{card.kind}] {card.question}\n    → {card.answer}   ({card.citation().where()})"
 
 
 def _when(due: datetime) -> str:
