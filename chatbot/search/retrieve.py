@@ -34,6 +34,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from ..errors import QuestionError
+from .sections import whole_sections
 from .terms import Term, absent_words, coverage, question_terms, token_frequency
 from .tokens import detect_language, tokenize
 
@@ -105,6 +106,7 @@ class HybridRetriever(BaseRetriever):
     translation_weight: float = 1.0
     coverage_weight: float = 0.35
     code_weight: float = 0.5
+    section_passage_size: int = 1500
     max_question_chars: int = 2000
     mode: Mode = "hybrid"
 
@@ -125,6 +127,7 @@ class HybridRetriever(BaseRetriever):
             translation_weight=settings.translation_weight,
             coverage_weight=settings.coverage_weight,
             code_weight=settings.code_weight,
+            section_passage_size=settings.section_passage_size,
             dense_gate=settings.dense_gate,
             gloss_questions=settings.gloss_embeddings,
             max_question_chars=settings.max_question_chars,
@@ -205,7 +208,7 @@ class HybridRetriever(BaseRetriever):
         if weight > 0 and not (
             self.dense_gate and _dense_cannot_change_first(lexical, cover, weight, cover_weight, unseen)
         ):
-            vector = self.embedder.embed([self.dense_query(question)])[0]
+            vector = self.embedder.embed([self.dense_query(question)], query=True)[0]
             for chunk, similarity in self.index.dense_search(vector, n):
                 dense[chunk.chunk_id] = similarity
                 if chunk.chunk_id not in chunks:
@@ -225,6 +228,9 @@ class HybridRetriever(BaseRetriever):
         passages = _fuse(chunks, lexical, dense, cover, weight, cover_weight, unembedded)
         if self.code_weight < 1 and not asks_for_code(question):
             passages = _demote_code(passages, self.code_weight)
+        if self.section_passage_size:
+            passages = whole_sections(passages, self.index.note_chunks, self.section_passage_size,
+                                      (lambda text: coverage(terms, text)) if terms else None, k)
         return passages[:k]
 
 

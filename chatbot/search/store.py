@@ -62,6 +62,13 @@ class ChunkStore:
             found.update({cid: (text, json.loads(meta)) for cid, text, meta in rows})
         return found
 
+    def note_chunks(self, note_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(text, metadata) of every chunk of one note: its ids start with the note id and '-'
+        (``chunk.Chunk``), a range of the primary key."""
+        rows = self._db.execute("SELECT id, text, metadata FROM chunks WHERE id >= ? AND id < ?",
+                                (f"{note_id}-", f"{note_id}.")).fetchall()  # '.' follows '-'
+        return {cid: (text, json.loads(meta)) for cid, text, meta in rows}
+
     def search_texts(self, ids: list[str]) -> dict[str, str]:
         """The search text of the given chunks that exist."""
         found: dict[str, str] = {}

@@ -45,3 +45,21 @@ def test_a_pipeline_onnx_cannot_run_goes_to_torch(tmp_path, real_settings):
     assert type(make_embedder(settings)).__name__ == "SentenceTransformerEmbedder"
     with pytest.raises(UserError, match="cannot run on ONNX"):
         make_embedder(settings.model_copy(update={"embedding_backend": "onnx"}))
+
+
+def test_a_model_with_prompts_gets_its_query_and_document_prompt(tmp_path, real_settings):
+    # The bundled model with prompts added, as EmbeddingGemma and e5 models ship them.
+    import shutil
+
+    model = tmp_path / "prompted"
+    shutil.copytree(real_settings.embedding_model_path, model)
+    (model / "config_sentence_transformers.json").write_text(
+        json.dumps({"prompts": {"query": "query: ", "document": "passage: "}}), encoding="utf-8")
+    assert "prompts" in supported(str(model))  # torch applies them
+    prompted = make_embedder(real_settings.model_copy(update={"embedding_model": str(model)}))
+    plain = make_embedder(real_settings.model_copy(update={"embedding_backend": "torch"}))
+    assert type(prompted).__name__ == "SentenceTransformerEmbedder"
+    query, document = prompted.embed(["梯度检查点"], query=True), prompted.embed(["梯度检查点"])
+    assert np.allclose(query, plain.embed(["query: 梯度检查点"]), atol=1e-5)
+    assert np.allclose(document, plain.embed(["passage: 梯度检查点"]), atol=1e-5)
+    assert not np.allclose(query, document, atol=1e-3)

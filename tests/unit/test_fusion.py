@@ -35,6 +35,9 @@ class FakeIndex:
     def _chunk(self, cid: str) -> StoredChunk:
         return StoredChunk(cid, self.texts.get(cid, f"text of {cid}"), {"note_id": cid, "source": f"{cid}.txt"})
 
+    def note_chunks(self, note_id: str) -> list[StoredChunk]:
+        return [self._chunk(note_id)]  # every fake chunk is a note of its own: no section to merge
+
     def dense_search(self, vector, n):
         ranked = sorted(((c, s) for c, s in self.dense.items() if c not in self.pending), key=lambda kv: -kv[1])[:n]
         return [(self._chunk(cid), s) for cid, s in ranked]
@@ -61,7 +64,7 @@ class ConstantEmbedder:
     def __init__(self):
         self.calls = 0
 
-    def embed(self, texts):
+    def embed(self, texts, query=False):
         self.calls += 1
         return np.ones((len(texts), 4), dtype="float32") / 2
 

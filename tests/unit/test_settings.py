@@ -38,3 +38,13 @@ def test_bad_config_is_one_sentence(tmp_path, content):
     with pytest.raises(UserError) as info:
         load_settings(config_file=config)
     assert "\n" not in str(info.value)
+
+
+def test_an_eval_folder_gets_its_own_index_but_the_users_models(tmp_path):
+    from chatbot.measure.evaluate import notes_settings
+
+    (tmp_path / "notes").mkdir()
+    settings = load_settings(data_dir=tmp_path / "data")
+    evaluated = notes_settings(settings, tmp_path / "notes")
+    assert evaluated.data_dir.parent == tmp_path / "data" / "eval" and evaluated.corpus_dir == tmp_path / "notes"
+    assert evaluated.effective_models_dir == tmp_path / "data" / "models"  # a pulled embedder is found there

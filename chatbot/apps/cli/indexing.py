@@ -29,7 +29,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bo
     from ...search import ingest as ingesting
     from ...search import watch as watching
 
+    from ...search.embed import model_path
+
     settings = settings_of(ctx)
+    model_path(settings)  # a catalog embedder not pulled yet: say so now, not from the fill afterwards
     started = time.perf_counter()
     helper: list[_FillProcess] = []
 

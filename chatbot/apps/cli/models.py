@@ -19,7 +19,7 @@ def models(ctx, folder: Path | None) -> None:
     'chatbot models pull REPO FILE' downloads any GGUF from the Hugging Face hub (needs offline=false)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ...models.catalog import CATALOG
+    from ...models.catalog import CATALOG, EMBEDDERS
     from ...models.llm import list_models
     from ...models.pull import is_pulled
 
@@ -36,9 +36,12 @@ def models(ctx, folder: Path | None) -> None:
             ctx_len = f"ctx {info.context_length}" if info.context_length else ""
             click.echo(f"{size}  {info.architecture:<10} {info.file_type:<10} {ctx_len:<10} {info.name}  {info.path}")
     click.echo("\nCatalog ('chatbot models pull NAME'):")
-    for entry in CATALOG:
-        mark = "pulled" if is_pulled(entry, folder) else ("offline ok" if entry.parts else "hub only")
-        click.echo(f"  {entry.name:<30} {entry.size_bytes / 1e9:5.2f} GB  [{mark}]  {entry.description}")
+    for title, entries in (("", CATALOG), ("Embedding models (setting embedding_model):", EMBEDDERS)):
+        if title:
+            click.echo(title)
+        for entry in entries:
+            mark = "pulled" if is_pulled(entry, folder) else ("offline ok" if entry.parts else "hub only")
+            click.echo(f"  {entry.name:<30} {entry.size_bytes / 1e9:5.2f} GB  [{mark}]  {entry.description}")
 
 
 @models.command("pull")
@@ -63,4 +66,8 @@ def models_pull(ctx, name: str, filename: str | None) -> None:
             raise UserError(f"'{name}' is not in the catalog ({names}); for a hub file give REPO and FILE.")
         path = pull(entry, folder, offline=settings.offline, cache_dir=settings.cache_dir, progress=True,
                     echo=click.echo)
+        if entry.use:  # an embedder: a setting, and the next ingest embeds the notes with it
+            click.echo(f"Ready: {path}; to use it, set {entry.use} (config.toml or NOTES_CHAT_* variables), "
+                       "then run 'chatbot ingest'.")
+            return
     click.echo(f"Ready: {path}; use it with --model {path} or pick it in the browser app's Model tab.")

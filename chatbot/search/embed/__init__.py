@@ -32,7 +32,9 @@ class Embedder(Protocol):
 
     name: str
 
-    def embed(self, texts: list[str]) -> np.ndarray:  # (n, dim) float32, L2-normalised
+    def embed(self, texts: list[str], query: bool = False) -> np.ndarray:  # (n, dim) float32, L2-normalised
+        """Passages, or with ``query`` questions (a model with prompts gets its "query" or
+        "document" one: EmbeddingGemma, e5)."""
         ...
 
     def warm(self) -> None:  # load now (e.g. on a background thread)
@@ -60,13 +62,30 @@ def dense_text(text: str, glossary: Glossary | None = None) -> str:
     return glossary.gloss(text) or text
 
 
+def model_path(settings: Settings) -> str:
+    """What to load for ``embedding_model``: a catalog embedder's folder in ``models_dir`` (one
+    'chatbot models pull NAME' fetched), else the name or path itself (bundled default resolved)."""
+    from ...models.catalog import embedder
+
+    entry = embedder(settings.embedding_model)
+    if entry is None:
+        return settings.embedding_model_path
+    folder = settings.effective_models_dir / entry.name
+    if not (folder / "modules.json").is_file():
+        from ...errors import UserError
+
+        raise UserError(f"Embedding model {entry.name} is not downloaded yet; run 'chatbot models pull {entry.name}'.")
+    return str(folder)
+
+
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for (not loaded until first used)."""
     from .torch_backend import SentenceTransformerEmbedder
 
+    path = model_path(settings)
     torch = SentenceTransformerEmbedder(
         settings.embedding_model,
-        settings.embedding_model_path,
+        path,
         batch_size=settings.embedding_batch_size,
         threads=settings.torch_threads,
         offline=settings.offline,
@@ -76,7 +95,7 @@ def make_embedder(settings: Settings) -> Embedder:
         return torch
     from .onnx_backend import OnnxEmbedder, supported
 
-    why_not = supported(settings.embedding_model_path)
+    why_not = supported(path)
     if why_not is None:
         try:
             import onnxruntime  # noqa: F401
@@ -92,7 +111,7 @@ def make_embedder(settings: Settings) -> Embedder:
         return torch
     return OnnxEmbedder(
         settings.embedding_model,
-        settings.embedding_model_path,
+        path,
         settings.cache_dir / "embedders",
         batch_size=settings.embedding_batch_size,
         threads=settings.torch_threads,

@@ -51,6 +51,13 @@ def supported(path: str) -> str | None:
         return f"its pooling is {modes}, not mean or CLS"
     if not any((folder / w).is_file() for w in _WEIGHTS):
         return "its weights are not a model.safetensors or pytorch_model.bin file"
+    config = folder / "config_sentence_transformers.json"
+    try:
+        prompts = _read_json(config).get("prompts") or {} if config.is_file() else {}
+    except (OSError, ValueError) as e:
+        return f"its sentence-transformers config cannot be read ({e})"
+    if prompts.get("query") or prompts.get("document"):
+        return "it has query and document prompts, which the torch backend applies"
     return None
 
 
@@ -165,12 +172,12 @@ class OnnxEmbedder:
     def dimension(self) -> int:
         return int(self.embed(["a"]).shape[1])
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], query: bool = False) -> np.ndarray:
         import numpy as np
 
         session = self._load()
         if session is None:
-            return self._fallback.embed(texts)
+            return self._fallback.embed(texts, query=query)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
         out: np.ndarray | None = None
         for start in range(0, len(order), self._batch_size):

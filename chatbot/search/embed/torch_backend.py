@@ -79,8 +79,12 @@ class SentenceTransformerEmbedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], query: bool = False) -> np.ndarray:
         model = self._load()
+        # The model's own prompt for the role, if it has one (sentence-transformers reads them
+        # from the model folder: EmbeddingGemma's "task: search result | query: "); else none.
+        role = "query" if query else "document"
+        prompt = role if (getattr(model, "prompts", None) or {}).get(role) else None
         import torch
 
         # A question is a few dozen tokens: one thread is as fast, and it does not stall when
@@ -89,6 +93,7 @@ class SentenceTransformerEmbedder:
         torch.set_num_threads(1 if len(texts) < SMALL_BATCH else self._batch_threads)
         return model.encode(
             texts,
+            prompt_name=prompt,
             batch_size=self._batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
