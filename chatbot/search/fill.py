@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 FILL_STATUS = "fill.json"  # a running fill's progress, beside the generations
 
 
-def dense_view(glossary: Glossary | None) -> str:
-    """The dense recipe: what ``embed.dense_text`` gives the model.  Vectors of two recipes never mix."""
-    return f"render-{glossary.signature}" if glossary is not None else "text"
+def dense_view(glossary: Glossary | None, max_tokens: int = 0) -> str:
+    """The dense recipe: what ``embed.dense_text`` gives the model, and how many of its tokens
+    the model reads (``embedding_max_tokens``).  Vectors of two recipes never mix."""
+    view = f"render-{glossary.signature}" if glossary is not None else "text"
+    return f"{view}-t{max_tokens}" if max_tokens else view
 
 
 @dataclass
@@ -72,7 +74,7 @@ def fill_batch(settings: Settings) -> int:
 def vector_cache(settings: Settings, glossary: Glossary | None) -> VectorCache:
     """The vector cache of ``settings``' embedding model, for the current dense recipe."""
     root = index_root(settings.data_dir, collection_name(settings.embedding_model))
-    return VectorCache(root / "vectors.sqlite", dense_view(glossary))
+    return VectorCache(root / "vectors.sqlite", dense_view(glossary, settings.embedding_max_tokens))
 
 
 def vectors_from_cache(writer: IndexWriter, ids: list[str], cache: VectorCache, glossary: Glossary | None) -> int:

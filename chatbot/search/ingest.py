@@ -208,12 +208,12 @@ def ingest(
     latest = latest_generation(root_dir)
     old = {} if rebuild else read_manifest(latest)
     glossary = embedding_glossary(settings)
-    view = dense_view(glossary)
+    view = dense_view(glossary, settings.embedding_max_tokens)
     if old and old.get("version") != MANIFEST_VERSION:
         report.reembedded_all, old = "the index format changed (vectors are kept in a cache from now on)", {}
     reembed = bool(old) and old.get("dense_view") != view  # vectors of two recipes must not mix
     if reembed:
-        report.reembedded_all = "the dense view (gloss_embeddings or the glossary) changed"
+        report.reembedded_all = "the dense view (gloss_embeddings, the glossary or embedding_max_tokens) changed"
     fresh = rebuild or reembed or bool(report.reembedded_all)
     old_files: dict[str, Any] = old.get("files", {})
 

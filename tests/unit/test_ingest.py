@@ -284,6 +284,15 @@ def test_changing_the_dense_view_re_embeds_every_chunk(settings, corpus, fake_em
     assert ingest(plain, embedder=fake_embedder).chunks_embedded == 0  # and then it is stable
 
 
+def test_reading_more_tokens_of_each_chunk_re_embeds_every_chunk(settings, corpus, fake_embedder):
+    (corpus / "a.txt").write_text("同一条笔记。\n\n另一条笔记。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    longer = settings.model_copy(update={"embedding_max_tokens": settings.embedding_max_tokens * 2})
+    report = ingest(longer, embedder=fake_embedder)
+    assert report.chunks_embedded == 2 and "embedding_max_tokens" in report.reembedded_all
+    assert ingest(longer, embedder=fake_embedder).chunks_embedded == 0
+
+
 def test_re_embedding_for_a_new_view_keeps_notes_of_other_folders(settings, corpus, tmp_path, fake_embedder):
     other = tmp_path / "more-notes"
     other.mkdir()
