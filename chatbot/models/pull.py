@@ -46,6 +46,11 @@ def is_pulled(entry: CatalogModel, folder: Path) -> bool:
     size (cheap: the hash is checked at pull)."""
     if entry.unpack:
         return (folder / entry.name / "modules.json").is_file() and (folder / entry.name / entry.checked).is_file()
+    return _file_there(entry, folder)
+
+
+def _file_there(entry: CatalogModel, folder: Path) -> bool:
+    """The entry's file (for an embedder: its zip, before unpacking) is in ``folder`` with the catalog's size."""
     path = folder / entry.filename
     return path.is_file() and (entry.sha256 is None or path.stat().st_size == entry.size_bytes)
 
@@ -64,7 +69,7 @@ def pull(entry: CatalogModel, folder: Path, *, offline: bool, cache_dir: Path, p
 
 def _fetch(entry: CatalogModel, folder: Path, offline: bool, cache_dir: Path, progress: bool, echo: Echo) -> Path:
     target = folder / entry.filename
-    if entry.sha256 and is_pulled(entry, folder):
+    if entry.sha256 and _file_there(entry, folder):
         if sha256_of(target, progress) == entry.sha256:
             return target
         echo(f"{target.name} is there but damaged (its sha256 does not match); fetching it again.")
@@ -105,10 +110,11 @@ def _unpack(entry: CatalogModel, archive: Path, target: Path, progress: bool) ->
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with z.open(info) as source, out.open("wb") as sink:
                     shutil.copyfileobj(source, sink, BLOCK)
-        got = sha256_of(partial / entry.checked, progress) if (partial / entry.checked).is_file() else "missing"
-        if got != entry.checked_sha256:
-            raise ModelError(f"{entry.name}'s {entry.checked} is {'missing' if got == 'missing' else 'not the one named'} "
-                             "in the catalog (its sha256 does not match), so nothing was installed; try again later.")
+        checked = partial / entry.checked
+        if not checked.is_file() or sha256_of(checked, progress) != entry.checked_sha256:
+            what = "not the one named in the catalog" if checked.is_file() else "missing from the archive"
+            raise ModelError(f"{entry.name}'s {entry.checked} is {what} (its sha256 does not match), "
+                             "so nothing was installed; try again later.")
     except (zipfile.BadZipFile, OSError) as e:
         shutil.rmtree(partial, ignore_errors=True)
         raise ModelError(f"{entry.name} could not be unpacked ({type(e).__name__}: {e}); free some disk space "

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 FILL_STATUS = "fill.json"  # a running fill's progress, beside the generations
 
 
-def dense_view(glossary: Glossary | None, max_tokens: int = 0) -> str:
+def dense_view(glossary: Glossary | None, max_tokens: int) -> str:
     """The dense recipe: what ``embed.dense_text`` gives the model, and how many of its tokens
     the model reads (``embedding_max_tokens``).  Vectors of two recipes never mix."""
     view = f"render-{glossary.signature}" if glossary is not None else "text"

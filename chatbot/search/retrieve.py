@@ -228,9 +228,8 @@ class HybridRetriever(BaseRetriever):
         passages = _fuse(chunks, lexical, dense, cover, weight, cover_weight, unembedded)
         if self.code_weight < 1 and not asks_for_code(question):
             passages = _demote_code(passages, self.code_weight)
-        if self.section_passage_size:
-            passages = whole_sections(passages, self.index.note_chunks, self.section_passage_size,
-                                      (lambda text: coverage(terms, text)) if terms else None, k)
+        passages = whole_sections(passages, self.index.note_chunks, self.section_passage_size,
+                                  (lambda text: coverage(terms, text)) if terms else None, k)
         return passages[:k]
 
 

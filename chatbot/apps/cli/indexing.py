@@ -28,7 +28,6 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, watch: bo
     from ...search import fill as filling
     from ...search import ingest as ingesting
     from ...search import watch as watching
-
     from ...search.embed import model_path
 
     settings = settings_of(ctx)

@@ -66,16 +66,16 @@ def model_path(settings: Settings) -> str:
     """What to load for ``embedding_model``: a catalog embedder's folder in ``models_dir`` (one
     'chatbot models pull NAME' fetched), else the name or path itself (bundled default resolved)."""
     from ...models.catalog import embedder
+    from ...models.pull import is_pulled
 
     entry = embedder(settings.embedding_model)
     if entry is None:
         return settings.embedding_model_path
-    folder = settings.effective_models_dir / entry.name
-    if not (folder / "modules.json").is_file():
+    if not is_pulled(entry, settings.effective_models_dir):
         from ...errors import UserError
 
         raise UserError(f"Embedding model {entry.name} is not downloaded yet; run 'chatbot models pull {entry.name}'.")
-    return str(folder)
+    return str(settings.effective_models_dir / entry.name)
 
 
 def make_embedder(settings: Settings) -> Embedder:

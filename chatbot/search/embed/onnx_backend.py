@@ -53,7 +53,7 @@ def supported(path: str) -> str | None:
         return "its weights are not a model.safetensors or pytorch_model.bin file"
     config = folder / "config_sentence_transformers.json"
     try:
-        prompts = _read_json(config).get("prompts") or {} if config.is_file() else {}
+        prompts = (_read_json(config).get("prompts") or {}) if config.is_file() else {}
     except (OSError, ValueError) as e:
         return f"its sentence-transformers config cannot be read ({e})"
     if prompts.get("query") or prompts.get("document"):
