@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     dense_gate: bool = Field(
         True, description="Skip the dense channel when it cannot change the first passage (saves ~25 ms)."
     )
-    expansion_weight_en: float = Field(0.6, ge=0, le=2, description="BM25 weight of glossary terms, English questions.")
+    expansion_weight_en: float = Field(0.8, ge=0, le=2, description="BM25 weight of glossary terms, English questions.")
     expansion_weight_zh: float = Field(0.3, ge=0, le=2, description="BM25 weight of glossary terms, Chinese questions.")
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with a message.")
     glossary_file: Path | None = Field(None, description="Extra English<TAB>中文|... glossary merged with the bundled one.")
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
         0.15, ge=0, le=1, description="Decline when no top passage covers this share of the question's terms."
     )
     decline_rescue: float = Field(
-        0.42, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
+        0.54, ge=0, le=1, description="A question naming something absent from the notes is answered only above this support."
     )
 
     decline_absent: float = Field(

@@ -121,6 +121,24 @@ class Glossary:
                     found.append(phrase)
         return found
 
+    @cached_property
+    def _by_initials(self) -> dict[str, list[str]]:
+        initials: dict[str, list[str]] = {}
+        for phrase in self.en_to_zh:
+            words = phrase.split()
+            if len(words) >= 2:
+                initials.setdefault("".join(w[0] for w in words), []).append(phrase)
+        return initials
+
+    def spelled_out(self, acronym: str) -> list[str]:
+        """Glossary phrases an all-capitals acronym may stand for ('NB' -> 'naive bayes'), each
+        followed by its terms in the other language: a question may name a thing by the acronym
+        while the notes spell it out."""
+        if not re.fullmatch(r"[A-Z]{2,6}", acronym):
+            return []
+        return [form for phrase in self._by_initials.get(acronym.lower(), [])
+                for form in (phrase, *self.en_to_zh[phrase])]
+
     def mixed_forms(self, phrase: str) -> list[str]:
         """Chinese notes often keep the English head of a term and translate its last word:
         'beam search' -> 'beam 搜索', 'attention mechanism' -> 'attention 机制'."""
@@ -129,13 +147,36 @@ class Glossary:
 
     def expand(self, text: str) -> list[str]:
         """Terms in the other language for the phrases in ``text``, without repeats."""
-        extra: list[str] = []
-        for phrase in self.english_matches(text):
-            extra += self.en_to_zh[phrase]
-        for term, englishes in self.zh_to_en.items():
-            if term in text:
-                extra += englishes
-        return list(dict.fromkeys(t for t in extra if t not in text))
+        return list(dict.fromkeys(t for _, terms in self.expand_groups(text) for t in terms))
+
+    def expand_groups(self, text: str) -> list[tuple[str, list[str]]]:
+        """Each outermost phrase of ``text`` the glossary knows, with its terms in the other
+        language that ``text`` does not already hold: the phrase's own first, then those of the
+        phrases inside it ('minimum spanning tree': 最小生成树, then 最小, 树 ...), so one span of
+        the question is one group.  Groups left with no term are left out."""
+        words = [self.base_form(w) for w in english_words(text)]
+        spans = [(i, i + n, " ".join(words[i:i + n])) for n in range(min(MAX_PHRASE_WORDS, len(words)), 0, -1)
+                 for i in range(len(words) - n + 1)]
+        english = _outermost([(a, b, phrase) for a, b, phrase in spans if phrase in self.en_to_zh])
+        chinese = _outermost([(at, at + len(term), term) for term in self.zh_to_en
+                              for at in [text.find(term)] if at >= 0])
+        groups = [(top, [t for p in inner for t in self.en_to_zh[p]]) for top, inner in english]
+        groups += [(top, [t for p in inner for t in self.zh_to_en[p]]) for top, inner in chinese]
+        kept = [(source, [t for t in dict.fromkeys(terms) if t not in text]) for source, terms in groups]
+        return [(source, terms) for source, terms in kept if terms]
+
+
+def _outermost(spans: list[tuple[int, int, str]]) -> list[tuple[str, list[str]]]:
+    """Matches (start, end, key) as groups: each match not inside a longer one, with the keys of
+    the matches inside it (itself first, longer before shorter, no repeats)."""
+    groups: list[tuple[int, int, list[str]]] = []
+    for start, end, key in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
+        outer = next((g for g in groups if g[0] <= start and end <= g[1]), None)
+        if outer is None:
+            groups.append((start, end, [key]))
+        elif key not in outer[2]:
+            outer[2].append(key)
+    return [(keys[0], keys) for _, _, keys in sorted(groups)]
 
 
 def embedding_glossary(settings: Settings) -> Glossary | None:

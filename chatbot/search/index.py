@@ -51,6 +51,10 @@ class StoredChunk:
     metadata: dict[str, Any]
 
 
+# A BM25 query group: alternatives (each a token list) and a weight (IndexReader.lexical_search).
+QueryGroup = tuple[list[list[str]], float]
+
+
 @dataclass(frozen=True)
 class LexicalScores:
     """BM25 scores of every chunk for one question."""
@@ -276,19 +280,30 @@ class IndexReader:
         ids = [cid for cid in self.collection.get(include=[])["ids"] if cid in self.in_chroma] if self.in_chroma else []
         return ids + list(self._loose_vectors()[0])
 
-    def lexical_search(self, queries: list[tuple[list[str], float]]) -> LexicalScores | None:
-        """Weighted sum of BM25 scores over token groups for every chunk (None if nothing
-        matches).  A group's repeated tokens count once."""
+    def lexical_search(self, queries: list[QueryGroup]) -> LexicalScores | None:
+        """Weighted sum of BM25 scores over query groups for every chunk (None if nothing matches).
+
+        A group is a list of alternatives (token lists) and a weight; it scores, per chunk, the best
+        of its alternatives, each the BM25 sum of its tokens (a token repeated in one alternative
+        counts once).  A group of one alternative is a plain query; several are the translations
+        of one word, which count as one word whichever of them a chunk uses (Pirkola's structured
+        queries, in their max form): summed, a common word with five senses would weigh five
+        times what a rare word with one does."""
         bm25 = self._lexical()
         if bm25 is None:
             return None
         import numpy as np
 
         scores = np.zeros(len(self._ids), dtype="float32")  # (num_chunks,)
-        for tokens, weight in queries:
-            known = [t for t in dict.fromkeys(tokens) if t in bm25.vocab_dict]
-            if known and weight:
-                scores += weight * bm25.get_scores(known)
+        for alternatives, weight in queries:
+            best = None
+            for tokens in alternatives:
+                known = [t for t in dict.fromkeys(tokens) if t in bm25.vocab_dict]
+                if known and weight:
+                    one = bm25.get_scores(known)  # (num_chunks,)
+                    best = one if best is None else np.maximum(best, one)
+            if best is not None:
+                scores += weight * best
         return LexicalScores(scores, self._ids, self._rows) if scores.any() else None
 
     def fetch(self, ids: list[str], vector: np.ndarray | None = None) -> dict[str, tuple[StoredChunk, float | None]]:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from .embed import Embedder
     from .glossary import Glossary
-    from .index import IndexReader, StoredChunk
+    from .index import IndexReader, QueryGroup, StoredChunk
 
 Mode = Literal["hybrid", "dense", "lexical"]
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -151,13 +151,16 @@ class HybridRetriever(BaseRetriever):
         """Glossary terms in the other language for the phrases of ``question``."""
         return self.glossary.expand(question) if self.glossary is not None else []
 
-    def lexical_queries(self, question: str, translation: str | None = None) -> list[tuple[list[str], float]]:
-        """BM25 token groups with weights: the question's own, its glossary expansion, and the
-        model's translation of it when there is one."""
+    def lexical_queries(self, question: str, translation: str | None = None) -> list[QueryGroup]:
+        """BM25 query groups with weights: the question's own tokens; each glossary phrase of it
+        with its translations as alternatives (one word, whichever translation a chunk uses); and
+        the model's translation of it when there is one."""
         weight = self.expansion_weight_zh if detect_language(question) == "zh" else self.expansion_weight_en
-        groups = [(tokenize(question), 1.0), (tokenize(" ".join(self.expansion(question))), weight)]
+        groups: list[QueryGroup] = [([tokenize(question)], 1.0)]
+        if self.glossary is not None:
+            groups += [([tokenize(t) for t in terms], weight) for _, terms in self.glossary.expand_groups(question)]
         if translation:
-            groups.append((tokenize(translation), self.translation_weight))
+            groups.append(([tokenize(translation)], self.translation_weight))
         return groups
 
     def dense_query(self, question: str) -> str:

@@ -77,7 +77,8 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
         terms.append(Term(label, tuple(by_compact), weight, is_name))
 
     for name in identifiers(question):
-        add(name, [name, *_singular(name)], is_name=True)
+        spelled = glossary.spelled_out(name) if glossary is not None else []
+        add(name, [name, *_singular(name), *spelled], is_name=True)
     if glossary is not None:
         for phrase in glossary.english_matches(question, nested=False):  # as 核心思想 below
             add(phrase, [phrase, *glossary.en_to_zh[phrase], *glossary.mixed_forms(phrase)])

@@ -57,6 +57,16 @@ def test_an_acronyms_plural_is_the_acronym():
     assert result.missing == [] and not result.declined
 
 
+def test_an_acronym_the_notes_spell_out_is_not_missing():
+    # GC is not in the notes, but the glossary's 'gradient checkpointing' (梯度检查点) is.
+    result = decide("GC 在反向传播时做什么？", rescue=1.0)
+    assert result.missing == [] and not result.declined
+    gc = next(t for t in terms_of("GC 在反向传播时做什么？") if t.label == "GC")
+    assert "梯度检查点" in gc.forms
+    # An acronym no glossary phrase spells out is still missing.
+    assert decide("HNSW 在反向传播时做什么？", rescue=1.0).missing == ["HNSW"]
+
+
 def test_an_answered_question_names_what_the_notes_never_mention():
     result = decide("梯度检查点为什么要重新计算激活值？和 speculative decoding 一样吗？")
     assert not result.declined

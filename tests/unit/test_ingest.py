@@ -362,3 +362,24 @@ def test_a_new_vocabulary_recipe_is_learned_again_without_re_embedding(settings,
     new = current_generation(gen.parent)
     assert new != gen and Learned.load(new).pairs
     assert not ingest(settings, embedder=fake_embedder).relearned  # learned once, then up to date
+
+
+def test_a_group_of_alternatives_scores_its_best_one_not_their_sum(settings, corpus, fake_embedder):
+    # Three translations of one English word ('size') in one note, one translation of another in
+    # the other: as alternatives of one group, the first note counts one word, not three.
+    (corpus / "a.md").write_text("# 笔记甲\n\n线程池的大小、规模和尺寸。\n", encoding="utf-8")
+    (corpus / "b.md").write_text("# 笔记乙\n\n线程池的阻塞系数。\n", encoding="utf-8")
+    ingest(settings, embedder=fake_embedder)
+    reader = _reader(settings)
+    ids = reader.dense_ids()
+    a = next(cid for cid in ids if "尺寸" in reader.store.get([cid])[cid][0])
+
+    def score(groups) -> float:
+        return reader.lexical_search(groups).of([a])[a]
+
+    alternatives = score([([["大小"], ["规模"], ["尺寸"]], 1.0)])
+    singles = [score([([[word]], 1.0)]) for word in ("大小", "规模", "尺寸")]
+    assert alternatives == pytest.approx(max(singles))
+    assert score([([["大小", "规模", "尺寸"]], 1.0)]) == pytest.approx(sum(singles), rel=1e-4)  # one bag: their sum
+    assert score([([["大小"], ["规模"]], 0.5)]) == pytest.approx(0.5 * max(singles[:2]))
+    reader.close()
