@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     # --- retrieval --------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
     candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
-    dense_weight_en: float = Field(0.2, ge=0, le=1, description="Share of the dense channel for English questions.")
+    dense_weight_en: float = Field(0.3, ge=0, le=1, description="Share of the dense channel for English questions.")
     dense_weight_zh: float = Field(0.2, ge=0, le=1, description="Share of the dense channel for Chinese questions.")
     coverage_weight: float = Field(
         0.35, ge=0, le=2, description="Weight of query-term coverage (share of the question's terms a passage "
@@ -122,8 +122,14 @@ class Settings(BaseSettings):
     dense_gate: bool = Field(
         True, description="Skip the dense channel when it cannot change the first passage (saves ~25 ms)."
     )
-    expansion_weight_en: float = Field(0.8, ge=0, le=2, description="BM25 weight of glossary terms, English questions.")
-    expansion_weight_zh: float = Field(0.3, ge=0, le=2, description="BM25 weight of glossary terms, Chinese questions.")
+    expansion_weight_en: float = Field(
+        1.0, ge=0, le=2,
+        description="BM25 weight of a question phrase's glossary translations beside the phrase itself (1), English questions.",
+    )
+    expansion_weight_zh: float = Field(
+        0.3, ge=0, le=2,
+        description="BM25 weight of a question phrase's glossary translations beside the phrase itself (1), Chinese questions.",
+    )
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with a message.")
     glossary_file: Path | None = Field(None, description="Extra English<TAB>中文|... glossary merged with the bundled one.")
     translate_questions: bool = Field(

@@ -51,8 +51,8 @@ class StoredChunk:
     metadata: dict[str, Any]
 
 
-# A BM25 query group: alternatives (each a token list) and a weight (IndexReader.lexical_search).
-QueryGroup = tuple[list[list[str]], float]
+# A BM25 query group: its alternatives, each a token list with a weight (IndexReader.lexical_search).
+QueryGroup = list[tuple[list[str], float]]
 
 
 @dataclass(frozen=True)
@@ -281,29 +281,30 @@ class IndexReader:
         return ids + list(self._loose_vectors()[0])
 
     def lexical_search(self, queries: list[QueryGroup]) -> LexicalScores | None:
-        """Weighted sum of BM25 scores over query groups for every chunk (None if nothing matches).
+        """Sum over query groups of BM25 scores for every chunk (None if nothing matches).
 
-        A group is a list of alternatives (token lists) and a weight; it scores, per chunk, the best
-        of its alternatives, each the BM25 sum of its tokens (a token repeated in one alternative
-        counts once).  A group of one alternative is a plain query; several are the translations
-        of one word, which count as one word whichever of them a chunk uses (Pirkola's structured
-        queries, in their max form): summed, a common word with five senses would weigh five
-        times what a rare word with one does."""
+        A group is a list of alternatives, each a token list with a weight; per chunk it scores
+        its best alternative, weight times the BM25 sum of its tokens (a token repeated in one
+        alternative counts once).  A group of one alternative is a plain weighted query; several
+        are one word of the question in its own language and in its translations, which count as
+        one word whichever of them a chunk uses (Pirkola's structured queries, in their max form):
+        summed, a common word with five senses would weigh five times what a rare word with one
+        does, and a chunk saying a thing in both languages twice what one saying it once does."""
         bm25 = self._lexical()
         if bm25 is None:
             return None
         import numpy as np
 
         scores = np.zeros(len(self._ids), dtype="float32")  # (num_chunks,)
-        for alternatives, weight in queries:
+        for alternatives in queries:
             best = None
-            for tokens in alternatives:
+            for tokens, weight in alternatives:
                 known = [t for t in dict.fromkeys(tokens) if t in bm25.vocab_dict]
                 if known and weight:
-                    one = bm25.get_scores(known)  # (num_chunks,)
+                    one = weight * bm25.get_scores(known)  # (num_chunks,)
                     best = one if best is None else np.maximum(best, one)
             if best is not None:
-                scores += weight * best
+                scores += best
         return LexicalScores(scores, self._ids, self._rows) if scores.any() else None
 
     def fetch(self, ids: list[str], vector: np.ndarray | None = None) -> dict[str, tuple[StoredChunk, float | None]]:

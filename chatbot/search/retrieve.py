@@ -16,7 +16,10 @@ When the winner without the dense channel leads by more than that channel could 
 the question is not embedded at all (``dense_gate``): same first passage, a fraction of the latency.
 
 The lexical query is the question's tokens plus glossary terms in the other language, so an
-English question can match Chinese notes offline.  The dense channel meets Chinese notes in
+English question can match Chinese notes offline: each glossary phrase of the question is one
+group whose alternatives are the phrase itself and its translations, and a chunk scores the best
+of them (``IndexReader.lexical_search``), so 'size' counts once whether a note says 大小, 规模 or
+size, and a note saying both 'system design' and 系统设计 is not worth twice one saying 系统设计.  The dense channel meets Chinese notes in
 English too: chunks carry the weighted mean vector of their text and its glossary rendering, and a
 Chinese question is embedded as its rendering (``embed.dense_text``).
 """
@@ -152,15 +155,21 @@ class HybridRetriever(BaseRetriever):
         return self.glossary.expand(question) if self.glossary is not None else []
 
     def lexical_queries(self, question: str, translation: str | None = None) -> list[QueryGroup]:
-        """BM25 query groups with weights: the question's own tokens; each glossary phrase of it
-        with its translations as alternatives (one word, whichever translation a chunk uses); and
-        the model's translation of it when there is one."""
+        """BM25 query groups: each glossary phrase of the question with its translations as
+        alternatives of one group (one word, in whichever language a chunk uses it; the
+        translations weighted ``expansion_weight_*``); the question's other tokens; and the
+        model's translation of it when there is one."""
         weight = self.expansion_weight_zh if detect_language(question) == "zh" else self.expansion_weight_en
-        groups: list[QueryGroup] = [([tokenize(question)], 1.0)]
-        if self.glossary is not None:
-            groups += [([tokenize(t) for t in terms], weight) for _, terms in self.glossary.expand_groups(question)]
+        groups: list[QueryGroup] = []
+        phrased: set[str] = set()
+        for source, terms in self.glossary.expand_groups(question) if self.glossary is not None else []:
+            own = tokenize(source)
+            phrased.update(own)
+            groups.append([(own, 1.0), *((tokenize(t), weight) for t in terms)])
+        rest = [t for t in tokenize(question) if t not in phrased]
+        groups.insert(0, [(rest, 1.0)])
         if translation:
-            groups.append(([tokenize(translation)], self.translation_weight))
+            groups.append([(tokenize(translation), self.translation_weight)])
         return groups
 
     def dense_query(self, question: str) -> str:

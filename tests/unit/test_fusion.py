@@ -125,12 +125,12 @@ def test_a_chunk_without_a_vector_takes_its_bm25_share_for_the_cosine():
     assert passages["b"].score > passages["c"].score
 
 
-def test_glossary_expansion_is_a_separately_weighted_group():
+def test_a_glossary_phrase_and_its_translations_are_one_group_of_weighted_alternatives():
     index = FakeIndex(**INDEX)
     _retriever(index, expansion_weight_en=0.4).search("memory usage")
-    own, expansion = index.lexical_queries[-1]
-    assert own == ([["memory", "usage"]], 1.0)
-    assert expansion == ([["显存"]], 0.4)
+    rest, memory = index.lexical_queries[-1]
+    assert rest == [(["usage"], 1.0)]  # the words no glossary phrase covers
+    assert memory == [(["memory"], 1.0), (["显存"], 0.4)]
 
 
 def test_the_translations_of_one_phrase_are_alternatives_of_one_group():
@@ -138,17 +138,18 @@ def test_the_translations_of_one_phrase_are_alternatives_of_one_group():
     glossary = Glossary.from_lines(["memory\t显存|内存", "memory usage\t显存占用", "size\t大小|规模|尺寸"])
     HybridRetriever(index=index, embedder=ConstantEmbedder(), glossary=glossary, candidates=5,
                     expansion_weight_en=0.5, dense_gate=False).search("memory usage by batch size")
-    own, usage, size = index.lexical_queries[-1]
+    rest, usage, size = index.lexical_queries[-1]
+    assert rest == [(["batch"], 1.0)]
     # 'memory' lies inside 'memory usage': its translations join that span's group, after the phrase's own.
-    assert usage == ([["显存", "占用"], ["显存"], ["内存"]], 0.5)
-    assert size == ([["大小"], ["规模"], ["尺寸"]], 0.5)
+    assert usage == [(["memory", "usage"], 1.0), (["显存", "占用"], 0.5), (["显存"], 0.5), (["内存"], 0.5)]
+    assert size == [(["size"], 1.0), (["大小"], 0.5), (["规模"], 0.5), (["尺寸"], 0.5)]
 
 
 def test_a_models_translation_is_searched_as_its_own_weighted_group():
     index = FakeIndex(**INDEX)
     _retriever(index, translation_weight=0.8).search("memory usage", translation="显存占用")
     groups = index.lexical_queries[-1]
-    assert groups[0] == ([["memory", "usage"]], 1.0) and groups[-1] == ([["显存", "占用"]], 0.8)
+    assert groups[0] == [(["usage"], 1.0)] and groups[-1] == [(["显存", "占用"], 0.8)]
     _retriever(index).search("memory usage")
     assert len(index.lexical_queries[-1]) == 2  # no translation, no third group
 

@@ -377,9 +377,10 @@ def test_a_group_of_alternatives_scores_its_best_one_not_their_sum(settings, cor
     def score(groups) -> float:
         return reader.lexical_search(groups).of([a])[a]
 
-    alternatives = score([([["大小"], ["规模"], ["尺寸"]], 1.0)])
-    singles = [score([([[word]], 1.0)]) for word in ("大小", "规模", "尺寸")]
+    alternatives = score([[(["大小"], 1.0), (["规模"], 1.0), (["尺寸"], 1.0)]])
+    singles = [score([[([word], 1.0)]]) for word in ("大小", "规模", "尺寸")]
     assert alternatives == pytest.approx(max(singles))
-    assert score([([["大小", "规模", "尺寸"]], 1.0)]) == pytest.approx(sum(singles), rel=1e-4)  # one bag: their sum
-    assert score([([["大小"], ["规模"]], 0.5)]) == pytest.approx(0.5 * max(singles[:2]))
+    assert score([[(["大小", "规模", "尺寸"], 1.0)]]) == pytest.approx(sum(singles), rel=1e-4)  # one bag: their sum
+    # Each alternative weighted on its own: the best of 1.0 x 大小 and 0.5 x 规模.
+    assert score([[(["大小"], 1.0), (["规模"], 0.5)]]) == pytest.approx(max(singles[0], 0.5 * singles[1]))
     reader.close()
