@@ -124,11 +124,13 @@ class Settings(BaseSettings):
     )
     expansion_weight_en: float = Field(
         1.0, ge=0, le=2,
-        description="BM25 weight of a question phrase's glossary translations beside the phrase itself (1), English questions.",
+        description="BM25 weight of a question phrase's glossary translations beside the phrase itself (1), "
+                    "English questions.",
     )
     expansion_weight_zh: float = Field(
         0.3, ge=0, le=2,
-        description="BM25 weight of a question phrase's glossary translations beside the phrase itself (1), Chinese questions.",
+        description="BM25 weight of a question phrase's glossary translations beside the phrase itself (1), "
+                    "Chinese questions.",
     )
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with a message.")
     glossary_file: Path | None = Field(None, description="Extra English<TAB>中文|... glossary merged with the bundled one.")

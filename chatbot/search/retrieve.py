@@ -19,9 +19,10 @@ The lexical query is the question's tokens plus glossary terms in the other lang
 English question can match Chinese notes offline: each glossary phrase of the question is one
 group whose alternatives are the phrase itself and its translations, and a chunk scores the best
 of them (``IndexReader.lexical_search``), so 'size' counts once whether a note says 大小, 规模 or
-size, and a note saying both 'system design' and 系统设计 is not worth twice one saying 系统设计.  The dense channel meets Chinese notes in
-English too: chunks carry the weighted mean vector of their text and its glossary rendering, and a
-Chinese question is embedded as its rendering (``embed.dense_text``).
+size, and a note saying both 'system design' and 系统设计 is not worth twice one saying 系统设计.
+The dense channel meets Chinese notes in English too: chunks carry the weighted mean vector of
+their text and its glossary rendering, and a Chinese question is embedded as its rendering
+(``embed.dense_text``).
 """
 
 from __future__ import annotations
@@ -150,10 +151,6 @@ class HybridRetriever(BaseRetriever):
         ]
 
     # -- the work ---------------------------------------------------------------------------
-    def expansion(self, question: str) -> list[str]:
-        """Glossary terms in the other language for the phrases of ``question``."""
-        return self.glossary.expand(question) if self.glossary is not None else []
-
     def lexical_queries(self, question: str, translation: str | None = None) -> list[QueryGroup]:
         """BM25 query groups: each glossary phrase of the question with its translations as
         alternatives of one group (one word, in whichever language a chunk uses it; the

@@ -241,3 +241,60 @@ def test_a_catalog_embedder_not_pulled_yet_is_one_sentence(tmp_path):
     assert_one_sentence_error(run("ingest", env=env), "run 'chatbot models pull embeddinggemma-300m'")
     listed = run("models", env=env).stdout
     assert "Embedding models (setting embedding_model):" in listed and "embeddinggemma-300m" in listed
+
+
+def _hub_folder(monkeypatch, files: dict[str, bytes], hub_sha256: str | None = None) -> list[dict]:
+    """The hub's folder download stood in for by a function writing ``files`` (no network here);
+    returns the calls it got."""
+    import huggingface_hub
+
+    from chatbot.models import pull as pull_module
+
+    calls: list[dict] = []
+
+    def snapshot_download(repo_id, local_dir, allow_patterns):
+        calls.append({"repo_id": repo_id, "allow_patterns": allow_patterns})
+        for name, data in files.items():
+            (local_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (local_dir / name).write_bytes(data)
+        return str(local_dir)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.setattr(pull_module, "_hub_sha256", lambda repo, file: hub_sha256)
+    return calls
+
+
+def test_a_hub_only_embedder_is_downloaded_as_a_folder_with_its_weights_checked(monkeypatch, tmp_path):
+    from chatbot.models.catalog import embedder
+    from chatbot.models.llm import ModelError
+    from chatbot.models.pull import is_pulled, pull
+
+    entry, models = embedder("bge-m3"), tmp_path / "models"
+    weights = b"weights"
+    files = {"modules.json": b"[]", "model.safetensors": weights, "1_Pooling/config.json": b"{}"}
+    with pytest.raises(ModelError, match="downloads are off"):
+        pull(entry, models, offline=True, cache_dir=tmp_path)
+    calls = _hub_folder(monkeypatch, files, hub_sha256="0" * 64)
+    with pytest.raises(ModelError, match="does not match the sha256 the hub gives"):
+        pull(entry, models, offline=False, cache_dir=tmp_path)
+    assert not is_pulled(entry, models) and not (models / "bge-m3").exists()
+
+    calls = _hub_folder(monkeypatch, files, hub_sha256=hashlib.sha256(weights).hexdigest())
+    folder = pull(entry, models, offline=False, cache_dir=tmp_path)
+    assert folder == models / "bge-m3" and is_pulled(entry, models)
+    assert (folder / "1_Pooling" / "config.json").is_file() and not (models / "bge-m3.partial").exists()
+    # Only the sentence-transformers files: not pytorch_model.bin (the same weights twice) or ONNX.
+    assert calls == [{"repo_id": "BAAI/bge-m3", "allow_patterns": list(entry.folder.allow)}]
+    assert "pytorch_model.bin" not in entry.folder.allow
+    assert pull(entry, models, offline=True, cache_dir=tmp_path) == folder  # there: no download, even offline
+
+
+def test_a_hub_folder_that_is_no_sentence_transformers_model_installs_nothing(monkeypatch, tmp_path):
+    from chatbot.models.catalog import embedder
+    from chatbot.models.llm import ModelError
+    from chatbot.models.pull import pull
+
+    _hub_folder(monkeypatch, {"model.safetensors": b"weights"})
+    with pytest.raises(ModelError, match="not a sentence-transformers folder"):
+        pull(embedder("bge-m3"), tmp_path / "models", offline=False, cache_dir=tmp_path)
+    assert not (tmp_path / "models" / "bge-m3").exists()
