@@ -16,9 +16,9 @@ from chatbot.measure.evaluate import default_questions, evaluate_answers, read_q
 pytestmark = pytest.mark.integration
 
 FLOORS = {  # lang: (evidence hit, correct citation, citation precision, decline rate, false declines at most)
-    # The issue's targets, except declines (0.625 measured) and citation precision: 0.887 measured
-    # since English questions search each phrase in both languages as one group (was 0.921; the
-    # answers cite a second passage more often, while correct citations rose 0.958 -> 0.972).
+    # The issue's targets, except declines (0.625 measured) and citation precision: 0.899 measured
+    # since English questions search each phrase in both languages as one group (was 0.909; the
+    # answers cite a second passage more often, while the public notes folders' precision rose).
     "en": (0.90, 0.95, 0.87, 0.60, 0.03),
     "zh": (0.93, 0.97, 0.93, 0.85, 0.03),
 }
