@@ -115,6 +115,10 @@ class Settings(BaseSettings):
         1500, ge=0, description="A retrieved chunk is given with the rest of its section when the whole "
         "section is at most this many characters (0: chunks alone).",
     )
+    section_merge_size: int = Field(
+        3000, ge=0, description="In a longer section, the retrieved chunks and those between them become one "
+        "passage when that is at most this many characters (0: never).",
+    )
     code_weight: float = Field(
         0.5, ge=0, le=1, description="Score factor of code blocks for a question that does not ask about code "
         "(1: code competes with prose on equal terms).",

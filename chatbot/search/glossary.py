@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .tokens import english_words
+from .tokens import english_words, stem
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -138,6 +138,13 @@ class Glossary:
             return []
         return [form for phrase in self._by_initials.get(acronym.lower(), [])
                 for form in (phrase, *self.en_to_zh[phrase])]
+
+    def capitalised_word(self, name: str) -> list[str]:
+        """The translations of a dictionary word that a question capitalises like a name
+        ('Dataset' -> 数据集, as in "Dataset 里…"): the notes may say it in the other language."""
+        if not re.fullmatch(r"[A-Z][a-z]{2,}", name):
+            return []
+        return list(self.en_to_zh.get(self.base_form(stem(name.lower())), ()))
 
     def mixed_forms(self, phrase: str) -> list[str]:
         """Chinese notes often keep the English head of a term and translate its last word:

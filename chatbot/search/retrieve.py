@@ -111,6 +111,7 @@ class HybridRetriever(BaseRetriever):
     coverage_weight: float = 0.35
     code_weight: float = 0.5
     section_passage_size: int = 1500
+    section_merge_size: int = 3000
     max_question_chars: int = 2000
     mode: Mode = "hybrid"
 
@@ -132,6 +133,7 @@ class HybridRetriever(BaseRetriever):
             coverage_weight=settings.coverage_weight,
             code_weight=settings.code_weight,
             section_passage_size=settings.section_passage_size,
+            section_merge_size=settings.section_merge_size,
             dense_gate=settings.dense_gate,
             gloss_questions=settings.gloss_embeddings,
             max_question_chars=settings.max_question_chars,
@@ -238,7 +240,8 @@ class HybridRetriever(BaseRetriever):
         if self.code_weight < 1 and not asks_for_code(question):
             passages = _demote_code(passages, self.code_weight)
         passages = whole_sections(passages, self.index.note_chunks, self.section_passage_size,
-                                  (lambda text: coverage(terms, text)) if terms else None, k)
+                                  (lambda text: coverage(terms, text)) if terms else None, k,
+                                  self.section_merge_size)
         return passages[:k]
 
 

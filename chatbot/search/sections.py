@@ -9,6 +9,11 @@ worked example.  So a retrieved chunk becomes its whole section when the section
 verbatim slice of the note, line for line as in the file), ranked where its best chunk ranked,
 and given once.
 
+A section too long for that is given in part: when several of its chunks are among the ``k``
+retrieved, they become one passage, with the chunks between them, up to ``merge_limit``
+characters (LlamaIndex's auto-merging retriever, without its parent store: the ranking found the
+section's parts, and the answer is often in the part that ranks a little lower than another).
+
 LangChain's ``ParentDocumentRetriever`` does the same with a second store of parent documents;
 here the parents are already in the chunk store (a section is a run of its note's chunks with
 one heading path), so there is no second store to keep in step with each ingest.
@@ -28,17 +33,20 @@ if TYPE_CHECKING:
 
 def whole_sections(
     passages: Sequence[Passage], chunks_of: Callable[[str], list[StoredChunk]], limit: int,
-    cover: Callable[[str], float] | None = None, k: int | None = None,
+    cover: Callable[[str], float] | None = None, k: int | None = None, merge_limit: int = 0,
 ) -> list[Passage]:
     """``passages`` (best first) with each chunk replaced by its whole section when that is
-    several chunks and at most ``limit`` characters; later chunks of a section already given are
-    dropped.  ``chunks_of``: a note's chunks in order; ``cover``: the coverage of a text (the
-    merged passage's is recomputed; its score stays its best chunk's); ``k``: how many are wanted."""
+    several chunks and at most ``limit`` characters, or, in a longer section, by the run from the
+    first to the last of its chunks among the first ``k`` passages when that is at most
+    ``merge_limit``; later chunks of a section already given are dropped.  ``chunks_of``: a
+    note's chunks in order; ``cover``: the coverage of a text (the merged passage's is
+    recomputed; its score stays its best chunk's); ``k``: how many are wanted."""
     if limit <= 0:
         return list(passages)
     notes: dict[str, list[StoredChunk]] = {}
     given: set[str] = set()
     out: list[Passage] = []
+    retrieved = {p.chunk_id for p in passages[: k or len(passages)]}
     for passage in passages:
         if k is not None and len(out) >= k:
             break
@@ -49,13 +57,24 @@ def whole_sections(
             notes[note_id] = chunks_of(note_id)
         run = section_run(notes.get(note_id, []), passage.chunk_id)
         text, metadata = stitch(run) if len(run) > 1 else ("", {})
-        if not text or len(text) > limit:
+        if text and len(text) > limit:
+            run = _retrieved_part(run, retrieved - given)
+            text, metadata = stitch(run) if len(run) > 1 else ("", {})
+            if len(text) > merge_limit:
+                text = ""
+        if not text:
             out.append(passage)
             continue
         given.update(c.chunk_id for c in run)
         out.append(replace(passage, text=text, metadata={**passage.metadata, **metadata},
                            coverage=round(cover(text), 6) if cover else passage.coverage))
     return out
+
+
+def _retrieved_part(run: Sequence[StoredChunk], retrieved: set[str]) -> list[StoredChunk]:
+    """The chunks of ``run`` from the first to the last that is ``retrieved`` ([] if one or none is)."""
+    at = [i for i, c in enumerate(run) if c.chunk_id in retrieved]
+    return list(run[at[0] : at[-1] + 1]) if len(at) > 1 else []
 
 
 def section_run(chunks: Sequence[StoredChunk], chunk_id: str) -> list[StoredChunk]:

@@ -78,6 +78,8 @@ def question_terms(question: str, glossary: Glossary | None, frequency: Frequenc
 
     for name in identifiers(question):
         spelled = glossary.spelled_out(name) if glossary is not None else []
+        if glossary is not None and not frequency(name):  # 'Dataset' where the notes say 数据集
+            spelled += glossary.capitalised_word(name)
         add(name, [name, *_singular(name), *spelled], is_name=True)
     if glossary is not None:
         for phrase in glossary.english_matches(question, nested=False):  # as 核心思想 below
@@ -106,7 +108,7 @@ def absent_words(
     common in the language at large (``common``: 多久, 'much', 'hit') are no evidence either way,
     nor are words of a glossary phrase the notes hold ('spanning' in 'spanning tree' = 生成树), nor
     the question's ``terms`` (names are judged there).  Each weighs as a term found in no chunk."""
-    from .tokens import CJK_RE, EN_STOPWORDS, ZH_STOPWORDS, chinese_words, normalize, stem
+    from .tokens import CJK_RE, EN_STOPWORDS, ZH_STOPWORDS, chinese_words, dictionary_word, normalize, stem
 
     frequency = token_frequency(document_frequency)
 
@@ -129,7 +131,8 @@ def absent_words(
     for run in re.findall(r"[\u3400-\u9fff]+", text):
         for word in chinese_words(run):
             if (len(word) >= 2 and CJK_RE.match(word) and word not in ZH_STOPWORDS and word not in taken
-                    and not common(word, "zh") and not occurs(word) and not part_occurs(word)):
+                    and dictionary_word(word) and not common(word, "zh") and not occurs(word)
+                    and not part_occurs(word)):
                 found.append(Term(word, (compact(word),), weight))
     for word in re.findall(r"[A-Za-z]+", text):
         low = word.lower()

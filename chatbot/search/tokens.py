@@ -91,6 +91,13 @@ def chinese_words(text: str) -> list[str]:
     return [w for w in _jieba().cut(text) if w.strip()]
 
 
+def dictionary_word(word: str) -> bool:
+    """Is ``word`` in jieba's dictionary?  Its precise cut also glues unknown characters into
+    'new words' by an HMM (单词接龙那题 -> 那题, 和 NSP 比难在哪里 -> 比难): those are no words a
+    question hinges on."""
+    return _jieba().dt.FREQ.get(word, 0) > 0
+
+
 def detect_language(text: str) -> str:
     """'zh' if the text is mainly Chinese, else 'en'."""
     cjk = len(CJK_RE.findall(text))

@@ -67,6 +67,18 @@ def test_an_acronym_the_notes_spell_out_is_not_missing():
     assert decide("HNSW 在反向传播时做什么？", rescue=1.0).missing == ["HNSW"]
 
 
+def test_a_capitalised_dictionary_word_the_notes_say_in_chinese_is_not_missing():
+    notes = ["做 packing 时，数据集里不同的样本被拼接到同一个序列中。"]
+    index = FakeIndex(notes)
+    result = assess(terms_of("做 packing 时，Dataset 里不同的数据被放到哪里？", index), [passage(notes[0], 0)], index,
+                    min_support=0.2, rescue_support=1.0)
+    assert result.missing == [] and not result.declined
+    # A capitalised word no dictionary knows is still a name, and missing.
+    result = assess(terms_of("做 packing 时，Zorblax 里不同的数据被放到哪里？", index), [passage(notes[0], 0)], index,
+                    min_support=0.2, rescue_support=1.0)
+    assert result.missing == ["Zorblax"] and result.declined
+
+
 def test_an_answered_question_names_what_the_notes_never_mention():
     result = decide("梯度检查点为什么要重新计算激活值？和 speculative decoding 一样吗？")
     assert not result.declined

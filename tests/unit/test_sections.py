@@ -74,3 +74,22 @@ def test_a_section_over_the_limit_and_a_limit_of_zero_leave_the_chunks():
     assert [p.text for p in whole_sections(passages, by_note.__getitem__, 100)] == [chunks[1].text, chunks[2].text]
     assert [p.text for p in whole_sections(passages, by_note.__getitem__, 0)] == [chunks[1].text, chunks[2].text]
     assert len(whole_sections(passages, by_note.__getitem__, 2000, k=1)) == 1
+
+
+def test_chunks_of_a_long_section_retrieved_together_become_one_passage_with_those_between():
+    chunks = [c for c in _stored() if c.metadata["heading"] == "显存 › 梯度检查点"]
+    assert len(chunks) >= 4
+    by_note = {chunks[0].metadata["note_id"]: _stored()}
+    other = next(c for c in _stored() if c.metadata["heading"] == "显存 › 混合精度")
+    # The section is over the whole-section limit (100); its 1st and 3rd chunks are retrieved.
+    passages = [_passage(chunks[2], 0.9), _passage(other, 0.6), _passage(chunks[0], 0.5), _passage(chunks[3], 0.1)]
+    merged = whole_sections(passages, by_note.__getitem__, 100, k=3, merge_limit=2000)
+    assert [p.score for p in merged] == [0.9, 0.6, 0.1]  # ranked at its best chunk; the 4th was not among the 3
+    text, meta = stitch(chunks[:3])
+    assert merged[0].text == text and merged[0].metadata["line_start"] == chunks[0].metadata["line_start"]
+    assert merged[0].metadata["line_end"] == chunks[2].metadata["line_end"]
+    assert merged[2].text == chunks[3].text
+    # Over the merge limit, or with it 0, the chunks stay apart.
+    for limit in (len(text) - 1, 0):
+        apart = whole_sections(passages, by_note.__getitem__, 100, k=3, merge_limit=limit)
+        assert [p.text for p in apart][:3] == [chunks[2].text, other.text, chunks[0].text]

@@ -66,6 +66,8 @@ def test_words_found_nowhere_are_absent_names_and_typos_are_not():
     assert absent("What are the steps of gradient checkpointing, with the algoritm?") == []  # a typo is no evidence
     assert absent("How much does it hit?") == []  # everyday words ('much', 'hit') are no evidence
     assert absent("梯度显存怎么算？") == []  # a compound whose parts the notes use (梯度, 显存) is not absent
+    # jieba glues 那题 out of 那 + 题 (no dictionary word): no evidence; the dictionary's 红烧肉 still is.
+    assert absent("红烧肉那题怎么做？") == ["红烧肉"]
 
 
 def test_relearning_after_an_edit_gives_what_learning_from_scratch_gives(tmp_path):
