@@ -24,6 +24,12 @@ def decide(question: str, passages=PASSAGES, rescue: float = 0.42):
     return assess(terms_of(question), passages, INDEX, min_support=0.2, rescue_support=rescue)
 
 
+def decide_on(note: str, question: str):
+    """The decision for ``question`` over notes of the one passage ``note`` (no rescue by support)."""
+    index = FakeIndex([note])
+    return assess(terms_of(question, index), [passage(note, 0)], index, min_support=0.2, rescue_support=1.0)
+
+
 def test_answerable_question_is_answered():
     result = decide("Qwen1.5-7B-Chat 全参微调要多少显存？")
     assert not result.declined and result.support > 0.5
@@ -50,10 +56,7 @@ def test_no_passages_is_declined():
 
 
 def test_an_acronyms_plural_is_the_acronym():
-    notes = ["全参微调需要 2 张 80GB 的 A800 GPU。"]
-    index = FakeIndex(notes)
-    result = assess(terms_of("How many GPUs does full fine-tuning need?", index), [passage(notes[0], 0)], index,
-                    min_support=0.2, rescue_support=1.0)
+    result = decide_on("全参微调需要 2 张 80GB 的 A800 GPU。", "How many GPUs does full fine-tuning need?")
     assert result.missing == [] and not result.declined
 
 
@@ -68,14 +71,11 @@ def test_an_acronym_the_notes_spell_out_is_not_missing():
 
 
 def test_a_capitalised_dictionary_word_the_notes_say_in_chinese_is_not_missing():
-    notes = ["做 packing 时，数据集里不同的样本被拼接到同一个序列中。"]
-    index = FakeIndex(notes)
-    result = assess(terms_of("做 packing 时，Dataset 里不同的数据被放到哪里？", index), [passage(notes[0], 0)], index,
-                    min_support=0.2, rescue_support=1.0)
+    note = "做 packing 时，数据集里不同的样本被拼接到同一个序列中。"
+    result = decide_on(note, "做 packing 时，Dataset 里不同的数据被放到哪里？")
     assert result.missing == [] and not result.declined
     # A capitalised word no dictionary knows is still a name, and missing.
-    result = assess(terms_of("做 packing 时，Zorblax 里不同的数据被放到哪里？", index), [passage(notes[0], 0)], index,
-                    min_support=0.2, rescue_support=1.0)
+    result = decide_on(note, "做 packing 时，Zorblax 里不同的数据被放到哪里？")
     assert result.missing == ["Zorblax"] and result.declined
 
 
@@ -87,8 +87,5 @@ def test_an_answered_question_names_what_the_notes_never_mention():
 
 
 def test_an_acronym_of_a_phrase_in_the_notes_is_mentioned():
-    notes = ["Transformer Quality in Linear Time 提出了一种新的线性化 Transformer。"]
-    index = FakeIndex(notes)
-    result = assess(terms_of("What does TQ propose?", index), [passage(notes[0], 0)], index,
-                    min_support=0.2, rescue_support=1.0)
+    result = decide_on("Transformer Quality in Linear Time 提出了一种新的线性化 Transformer。", "What does TQ propose?")
     assert result.missing == [] and result.absent == [] and not result.declined
