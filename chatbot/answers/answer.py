@@ -22,7 +22,7 @@ from ..search.retrieve import check_question
 from ..search.tokens import detect_language
 from .cite import MARKER_RE, CheckedAnswer, check_citations, citation_for
 from .decline import assess
-from .extract import extractive_text, pick_sentences, score_sentences
+from .extract import extractive_text, pick_sentences, ranked_sentences
 from .prompt import ContextTooSmallError, PromptSet, fit_excerpts, load_prompts
 from .result import Answer, Done, Event, Mode, Retrieved, Token
 from .rewrite import carry_terms, model_rewrite, model_translate
@@ -210,8 +210,7 @@ class Answerer:
         fit ``prompt_tokens``; if even one excerpt does not, the model's context less the answer
         is the limit, and in a context too small for the worked examples they are left out."""
         s, model = state["settings"], state["model"]
-        scored = score_sentences(state["terms"], passages)
-        ranked = [[(e.start, e.end) for e in scored if e.passage == i] for i in range(len(passages))]
+        order = [(e.passage, e.start, e.end) for e in ranked_sentences(state["terms"], passages)]
         hard = model.n_ctx - s.max_tokens
         soft = min(s.prompt_tokens, hard)
         attempts = [(prompt, soft)] + ([(prompt, hard)] if soft < hard else [])
@@ -222,7 +221,7 @@ class Answerer:
                 return model.count(shots.answer_messages(state["standalone"], ps))
 
             try:
-                return shots, fit_excerpts(passages, ranked, measure, budget, s.passage_chars)
+                return shots, fit_excerpts(passages, order, measure, budget, s.passage_chars)
             except ContextTooSmallError:
                 if i == len(attempts) - 1:
                     raise
@@ -267,6 +266,7 @@ class Answerer:
         else:
             prompt = self.prompts[lang]
             prompt, shown = self._excerpts(prompt, state, passages)
+            answer.shown = [p.text for p in shown]
             fitted = passages[: len(shown)]  # citations and the claim check use the whole passages
             pieces = []
             for piece in model.stream(prompt.answer_messages(state["standalone"], shown),

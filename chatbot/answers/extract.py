@@ -83,19 +83,23 @@ def score_sentences(terms: Sequence[Term], passages: Sequence[Passage]) -> list[
     return scored
 
 
+def _lead(scored: Sequence[Extract]) -> list[Extract]:
+    """The best sentence, and the one after it in its passage (``FOLLOW_BEST``).  A sentence
+    holding none of the question's terms answers it only by its passage's rank: the best one
+    holds some, when any does."""
+    best = next((e for e in scored if e.share > 0), scored[0])
+    following = [e for e in scored if e.passage == best.passage and e.start >= best.end
+                 and not e.text.rstrip().endswith(("?", "？"))]
+    return [best, min(following, key=lambda e: e.start)] if FOLLOW_BEST and following else [best]
+
+
 def pick_sentences(terms: Sequence[Term], passages: Sequence[Passage], max_sentences: int = 3) -> list[Extract]:
     """The sentences of the extractive answer, in reading order (by passage rank, then position)."""
     scored = score_sentences(terms, passages)
     if not scored:
         return []
-    # A sentence holding none of the question's terms answers it only by its passage's rank:
-    # the best one holds some, when any does.
-    best = next((e for e in scored if e.share > 0), scored[0])
-    chosen = [best]
-    following = [e for e in scored if e.passage == best.passage and e.start >= best.end
-                 and not e.text.rstrip().endswith(("?", "？"))]
-    if FOLLOW_BEST and following:
-        chosen.append(min(following, key=lambda e: e.start))
+    chosen = _lead(scored)
+    best = chosen[0]
     for e in scored:
         if len(chosen) >= max_sentences or e.score < KEEP_RATIO * best.score:
             break
@@ -106,6 +110,16 @@ def pick_sentences(terms: Sequence[Term], passages: Sequence[Passage], max_sente
             chosen.append(e)
     order = {p: rank for rank, p in enumerate(dict.fromkeys(e.passage for e in chosen))}
     return sorted(chosen[:max_sentences], key=lambda e: (order[e.passage], e.start))
+
+
+def ranked_sentences(terms: Sequence[Term], passages: Sequence[Passage]) -> list[Extract]:
+    """Every sentence, best first, the extractive answer's first two leading (its best sentence
+    and the one after it): the order a model's excerpts are filled in (``prompt.fit_excerpts``)."""
+    scored = score_sentences(terms, passages)
+    if not scored:
+        return []
+    lead = _lead(scored)
+    return lead + [e for e in scored if all(e is not x for x in lead)]
 
 
 def _covered(forms: Sequence[tuple[int, str, str]], form: str) -> set[str]:

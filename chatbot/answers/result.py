@@ -40,6 +40,7 @@ class Answer:
     sentences: int = 0  # answer sentences with words (the decline sentence excepted)
     # The model's own text as checked, before any fallback: sentences, unsupported, re-cited.
     model_check: dict[str, int] = field(default_factory=dict)
+    shown: list[str] = field(default_factory=list)  # the excerpts the model read (not in to_json; eval reads them)
     fallback: str = ""  # why the model's answer was replaced by the extractive one ('' when it was not)
     removed: list[str] = field(default_factory=list)
     decline_reason: str = ""

@@ -231,7 +231,7 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
                                                             "latency", "caution_a", "caution_na", "sentences",
                                                             "unsupported", "raw_sentences", "raw_unsupported",
                                                             "fallback", "empty", "prompt_tokens", "first_token_ms",
-                                                            "tokens_per_s")})
+                                                            "tokens_per_s", "in_prompt")})
         stats["latency"].append(answer.timings.get("total_ms", 0.0))
         record = {"id": item.get("id"), "q": item["q"], "declined": answer.declined, "support": round(answer.support, 3),
                   # Counts, not text: a report must not copy a notes folder's passages.
@@ -258,6 +258,9 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
             stats["precise"] += [relevant(c.text, item) for c in answer.citations]
             stats["declined_a"].append(answer.declined)
             record.update(hit=hit, correct_citation=cited, citations=len(answer.citations))
+            if answer.shown:  # a model read excerpts: could it have said the evidence at all?
+                record["evidence_in_prompt"] = any(contains(text, item["evidence"]) for text in answer.shown)
+                stats["in_prompt"].append(record["evidence_in_prompt"])
             if not answer.declined:
                 stats["caution_a"].append(bool(answer.caution))
         elif item.get("answerable") is False:
@@ -288,6 +291,8 @@ def evaluate_answers(answerer: Any, items: list[dict[str, Any]], translations: b
             # ... in the model's own text, before the check re-cited or struck them (generative only):
             "unsupported_before_check": (round(sum(s["raw_unsupported"]) / sum(s["raw_sentences"]), 4)
                                          if sum(s["raw_sentences"]) else None),
+            # Answerable questions whose evidence the model's excerpts held (generative only): its ceiling.
+            "evidence_in_prompt": rate(s["in_prompt"]),
             "fallbacks": sum(s["fallback"]),
             "empty_answers": sum(s["empty"]),
             "p50_prompt_tokens": _median(s["prompt_tokens"]),
@@ -317,7 +322,7 @@ def format_answers(results: dict[str, Any]) -> str:
         if m.get("unsupported_before_check") is not None:
             rows.append(f"{lang}: unsupported sentences {_share(m['unsupported_sentences'])} "
                         f"(model's own text: {_share(m['unsupported_before_check'])}), {m['fallbacks']} fallback(s) to "
-                        f"extractive, {m['empty_answers']} empty; p50 prompt {m['p50_prompt_tokens']} tokens, "
+                        f"extractive, {m['empty_answers']} empty; evidence in the prompt {_share(m['evidence_in_prompt'])}; p50 prompt {m['p50_prompt_tokens']} tokens, "
                         f"first token {m['p50_first_token_ms']} ms, {m['p50_tokens_per_s']} tokens/s")
     misses = [r["id"] for r in results["questions"] if r.get("hit") is False]
     wrong = [r["id"] for r in results["questions"] if r["id"] and r["id"].startswith("na-") and not r["declined"]]

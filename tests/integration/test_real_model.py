@@ -50,6 +50,7 @@ def test_the_catalog_file_is_the_real_model(small):
 def test_a_number_from_the_notes_comes_with_the_passage_that_states_it(small):
     answer = small.ask("全参微调 Qwen1.5-72B-Chat 大概需要多少显存？")
     assert not answer.declined
+    assert any("1600GB" in text.replace(" ", "") for text in answer.shown)  # the model read the sentence
     assert "1600" in answer.answer
     assert any("1600GB" in c.text.replace(" ", "") for c in answer.citations)
     assert answer.unsupported == [] or answer.fallback  # every kept sentence is stated in the notes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answers.prompt import ContextTooSmallError, excerpt, fit_excerpts, fit_passages, load_prompts
+from chatbot.answers.prompt import ContextTooSmallError, excerpt, fit_excerpts, load_prompts
 from chatbot.search.tokens import sentence_spans
 from chatbot.settings import load_settings
 from tests.conftest import passage
@@ -14,20 +14,6 @@ PASSAGES = [passage("甲" * 100, 0), passage("乙" * 100, 1), passage("丙" * 10
 
 def chars(ps) -> int:  # a stand-in token count: one token per character of the passages
     return sum(len(p.text) for p in ps) + 50
-
-
-def test_low_ranked_passages_are_dropped_whole():
-    kept = fit_passages(PASSAGES, chars, budget=260)
-    assert kept == PASSAGES[:2]  # the third would overflow; nothing is cut mid-way
-
-
-def test_everything_fits_when_there_is_room():
-    assert fit_passages(PASSAGES, chars, budget=10_000) == PASSAGES
-
-
-def test_not_even_one_passage_is_one_clear_error():
-    with pytest.raises(ContextTooSmallError, match="raise n_ctx or lower max_tokens"):
-        fit_passages(PASSAGES, chars, budget=120)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -72,19 +58,43 @@ LONG = passage("第一句讲背景。第二句给出答案是 42。第三句是�
 SPANS = sentence_spans(LONG.text)  # its four sentences
 
 
-def test_an_excerpt_keeps_the_best_sentences_in_reading_order_and_marks_gaps():
-    ranked = [SPANS[1], SPANS[3], SPANS[0], SPANS[2]]  # best first
-    cut = excerpt(LONG, ranked, chars=20)
+def test_an_excerpt_keeps_its_sentences_in_reading_order_and_marks_gaps():
+    cut = excerpt(LONG, [SPANS[3], SPANS[1]])
     assert cut.text == "… 第二句给出答案是 42。 … 第四句又是细节。"
     assert cut.chunk_id == LONG.chunk_id  # still the same passage, for its citation
-    assert excerpt(LONG, ranked, chars=1000) == LONG  # short enough: whole
-    assert excerpt(LONG, ranked, chars=0).text == "… 第二句给出答案是 42。 …"  # at least the best sentence
+    assert excerpt(LONG, SPANS) == LONG  # every sentence: the passage itself
+    assert excerpt(LONG, SPANS[:2]).text == "第一句讲背景。第二句给出答案是 42。 …"  # adjacent sentences join as written
 
 
-def test_excerpts_shrink_before_passages_are_dropped():
-    others = [passage("乙" * 100, 1)]
-    ranked = [[SPANS[1], SPANS[0], SPANS[2], SPANS[3]], [(0, 100)]]
-    shown = fit_excerpts([LONG, *others], ranked, chars, budget=50 + 20 + 100, chars=40)
-    assert len(shown) == 2 and "答案是 42" in shown[0].text and len(shown[0].text) < len(LONG.text)
-    shown = fit_excerpts([LONG, *others], ranked, chars, budget=50 + 30, chars=40)
-    assert [p.chunk_id for p in shown] == [LONG.chunk_id]  # the second passage had to go
+def order_of(*sentences):  # (passage index, span) best first, as extract.ranked_sentences gives them
+    return [(i, *span) for i, span in sentences]
+
+
+OTHER = passage("乙句一。乙句二。", 1)
+OTHER_SPANS = sentence_spans(OTHER.text)
+
+
+def test_excerpts_fill_best_first_so_the_first_passage_keeps_its_answer():
+    order = order_of((0, SPANS[1]), (1, OTHER_SPANS[0]), (0, SPANS[0]), (1, OTHER_SPANS[1]), (0, SPANS[2]))
+    # Room for the prefix (50) and 22 characters: the best sentence's excerpt (16) and the other
+    # passage's (6); the first passage's next sentence would not fit, the second's would not either.
+    shown = fit_excerpts([LONG, OTHER], order, chars, budget=50 + 22, chars=100)
+    assert [p.text for p in shown] == ["… 第二句给出答案是 42。 …", "乙句一。 …"]
+    shown = fit_excerpts([LONG, OTHER], order, chars, budget=10_000, chars=100)
+    assert shown[0].text == "第一句讲背景。第二句给出答案是 42。第三句是无关的细节。 …" and shown[1] == OTHER  # all the order holds
+    shown = fit_excerpts([LONG, OTHER], order, chars, budget=10_000, chars=20)
+    assert shown[0].text == "第一句讲背景。第二句给出答案是 42。 …"  # at most `chars` of one passage
+
+
+def test_a_later_passage_shows_only_after_the_ones_before_it():
+    # The second passage's sentence ranks first, but it may not stand as [1].
+    order = order_of((1, OTHER_SPANS[0]), (0, SPANS[1]))
+    shown = fit_excerpts([LONG, OTHER], order, chars, budget=10_000, chars=100)
+    assert [p.chunk_id for p in shown] == [LONG.chunk_id, OTHER.chunk_id]
+    shown = fit_excerpts([LONG, OTHER], order, chars, budget=50 + 16, chars=100)
+    assert [p.text for p in shown] == ["… 第二句给出答案是 42。 …"]  # no room for the second: it goes
+
+
+def test_not_even_the_best_sentence_is_one_clear_error():
+    with pytest.raises(ContextTooSmallError, match="raise n_ctx or lower max_tokens"):
+        fit_excerpts([LONG, OTHER], order_of((0, SPANS[1])), chars, budget=55, chars=100)
