@@ -156,38 +156,29 @@ def fit_excerpts(
     the prompt far more often: the 600-token prompt held it for 0.78 / 0.52 / 0.42 of the
     bundled / daily-interview / happy-llm questions, against 0.95 / 0.78 / 0.62 filled so.
     Raises ContextTooSmallError when not even the first passage's best sentence fits."""
+    if not passages:
+        return []
     chosen: list[list[tuple[int, int]]] = [[] for _ in passages]
-
-    def shown() -> list[Passage]:
-        out = []
-        for p, spans in zip(passages, chosen):
-            if not spans:
-                break
-            out.append(excerpt(p, spans))
-        return out
-
+    shown: list[Passage] = []  # the excerpts of the passages showing a sentence: always a prefix
     pending = [item for item in order if 0 <= item[0] < len(passages)]
     progress = True
     while pending and progress:
         progress, later = False, []
         for i, start, end in pending:
-            if not all(chosen[:i]):
+            if i > len(shown):
                 later.append((i, start, end))  # a passage before it shows nothing yet
                 continue
             if chosen[i] and sum(e - s for s, e in chosen[i]) + end - start > chars:
                 continue
-            chosen[i].append((start, end))
-            if measure(shown()) > budget:
-                chosen[i].pop()
-            else:
-                progress = True
+            trial = [*shown[:i], excerpt(passages[i], [*chosen[i], (start, end)]), *shown[i + 1:]]
+            if measure(trial) <= budget:  # only passage i's excerpt changed
+                chosen[i].append((start, end))
+                shown, progress = trial, True
         pending = later
-    if not passages:
-        return []
-    if not chosen[0]:
+    if not shown:
         first = next(((s, e) for i, s, e in order if i == 0), (0, len(passages[0].text)))
         raise ContextTooSmallError(
             f"The model's context leaves {budget} tokens for the prompt, too few for even one passage "
             f"({measure([excerpt(passages[0], [first])])} tokens); raise n_ctx or lower max_tokens."
         )
-    return shown()
+    return shown
